@@ -1,0 +1,58 @@
+/** Queries on `api_keys`. Only the HMAC of a key is ever stored or looked up. */
+
+export interface ApiKeyRow {
+  id: string;
+  user_id: string;
+  key_hash: string;
+  key_hint: string;
+  name: string;
+  created_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface NewApiKey {
+  id: string;
+  userId: string;
+  keyHash: string;
+  keyHint: string;
+  name: string;
+  now: number;
+}
+
+export async function insertApiKey(db: D1Database, key: NewApiKey): Promise<void> {
+  await db
+    .prepare('INSERT INTO api_keys (id, user_id, key_hash, key_hint, name, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+    .bind(key.id, key.userId, key.keyHash, key.keyHint, key.name, key.now)
+    .run();
+}
+
+/** The key with this hash, revoked or not (the caller decides what revoked means). */
+export async function findApiKeyByHash(db: D1Database, keyHash: string): Promise<ApiKeyRow | null> {
+  return db.prepare('SELECT * FROM api_keys WHERE key_hash = ?').bind(keyHash).first<ApiKeyRow>();
+}
+
+export async function listApiKeys(db: D1Database, userId: string): Promise<ApiKeyRow[]> {
+  const { results } = await db
+    .prepare('SELECT * FROM api_keys WHERE user_id = ? ORDER BY created_at DESC')
+    .bind(userId)
+    .all<ApiKeyRow>();
+  return results;
+}
+
+/** Revokes one of the user's keys; false when it is not theirs or already revoked. */
+export async function revokeApiKey(db: D1Database, userId: string, keyId: string, now: number): Promise<boolean> {
+  const result = await db
+    .prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL')
+    .bind(now, keyId, userId)
+    .run();
+  return result.meta.changes === 1;
+}
+
+/** Records use at most once a minute per key, so busy keys do not write on every request. */
+export async function touchApiKey(db: D1Database, keyId: string, now: number): Promise<void> {
+  await db
+    .prepare('UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)')
+    .bind(now, keyId, now - 60_000)
+    .run();
+}

@@ -1,0 +1,87 @@
+/**
+ * The one place that builds OpenAI-shaped errors: `{"error":{message,type,param,code}}`.
+ * Each code maps to exactly one status and type (spec "Error mapping").
+ */
+
+export type ErrorType =
+  | 'invalid_request_error'
+  | 'authentication_error'
+  | 'permission_error'
+  | 'rate_limit_error'
+  | 'api_error';
+
+const ERROR_TABLE = {
+  invalid_api_key: { status: 401, type: 'authentication_error' },
+  codex_reauth_required: { status: 401, type: 'authentication_error' },
+  invalid_request: { status: 400, type: 'invalid_request_error' },
+  invalid_json: { status: 400, type: 'invalid_request_error' },
+  unsupported_parameter: { status: 400, type: 'invalid_request_error' },
+  model_not_found: { status: 404, type: 'invalid_request_error' },
+  not_found: { status: 404, type: 'invalid_request_error' },
+  method_not_allowed: { status: 405, type: 'invalid_request_error' },
+  request_too_large: { status: 413, type: 'invalid_request_error' },
+  usage_limit_reached: { status: 429, type: 'rate_limit_error' },
+  rate_limit_exceeded: { status: 429, type: 'rate_limit_error' },
+  usage_not_included: { status: 403, type: 'permission_error' },
+  context_length_exceeded: { status: 400, type: 'invalid_request_error' },
+  upstream_rejected: { status: 400, type: 'invalid_request_error' },
+  upstream_error: { status: 502, type: 'api_error' },
+  upstream_timeout: { status: 504, type: 'api_error' },
+  token_refresh_unavailable: { status: 503, type: 'api_error' },
+  internal_error: { status: 500, type: 'api_error' },
+} as const satisfies Record<string, { status: number; type: ErrorType }>;
+
+export type ErrorCode = keyof typeof ERROR_TABLE;
+
+export interface ErrorBody {
+  error: { message: string; type: ErrorType; param: string | null; code: ErrorCode };
+}
+
+export interface ApiErrorOptions {
+  param?: string | null;
+  /** Extra response headers, e.g. Retry-After. */
+  headers?: Record<string, string>;
+  /** Internal detail for logs only; never sent to the client and never a secret. */
+  detail?: string;
+}
+
+/** An error the client is meant to see. `message` is public; `detail` is for logs. */
+export class ApiError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly type: ErrorType;
+  readonly param: string | null;
+  readonly headers: Record<string, string>;
+  readonly detail: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: ApiErrorOptions = {}) {
+    super(message);
+    this.name = 'ApiError';
+    this.code = code;
+    this.status = ERROR_TABLE[code].status;
+    this.type = ERROR_TABLE[code].type;
+    this.param = options.param ?? null;
+    this.headers = options.headers ?? {};
+    this.detail = options.detail;
+  }
+
+  toBody(): ErrorBody {
+    return { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
+  }
+
+  toResponse(extraHeaders: Record<string, string> = {}): Response {
+    return Response.json(this.toBody(), {
+      status: this.status,
+      headers: { ...extraHeaders, ...this.headers },
+    });
+  }
+}
+
+/** Anything thrown that is not an ApiError becomes a 500 whose message reveals nothing. */
+export function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  return new ApiError('internal_error', 'The server had an unexpected error. Please try again.', {
+    detail: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+  });
+}
+
