@@ -1,0 +1,118 @@
+/**
+ * The one place that knows upstream URLs, the Codex client headers, and which path
+ * (container relay, external relay, loopback relay, or direct) upstream traffic takes.
+ */
+import { getRandom } from '@cloudflare/containers';
+import { checkRelayUrl, type RelayUrlCheck } from './relay-url.ts';
+
+export const CODEX_BACKEND_URL = 'https://chatgpt.com/backend-api';
+export const OPENAI_AUTH_URL = 'https://auth.openai.com';
+export const CODEX_CLIENT_VERSION = '0.99.0';
+export const CODEX_ORIGINATOR = 'codex_cli_rs';
+const CODEX_USER_AGENT = `${CODEX_ORIGINATOR}/${CODEX_CLIENT_VERSION} (Linux 6.8.0; x86_64) usemysub`;
+
+/** Relay instances the container path spreads requests over (see README, "Egress"). */
+export const CONTAINER_POOL_SIZE = 3;
+
+export type UpstreamRoute = 'responses' | 'models' | 'usage' | 'oauth_token';
+
+/** Each route as the relay exposes it, and where it lives upstream. */
+const ROUTES: Record<UpstreamRoute, { relayPath: string; directUrl: string }> = {
+  responses: { relayPath: '/backend-api/codex/responses', directUrl: `${CODEX_BACKEND_URL}/codex/responses` },
+  models: { relayPath: '/backend-api/codex/models', directUrl: `${CODEX_BACKEND_URL}/codex/models` },
+  usage: { relayPath: '/backend-api/wham/usage', directUrl: `${CODEX_BACKEND_URL}/wham/usage` },
+  oauth_token: { relayPath: '/oauth/token', directUrl: `${OPENAI_AUTH_URL}/oauth/token` },
+};
+
+export type Egress =
+  | { kind: 'relay'; origin: string; via: 'external' | 'loopback' }
+  | { kind: 'container' }
+  | { kind: 'direct' };
+
+export interface EgressConfig {
+  relayUrl: string;
+  enableExternalRelay: boolean;
+  allowLoopbackRelay: boolean;
+  hasContainer: boolean;
+}
+
+/**
+ * Pure policy: a configured relay URL wins only when it passes the allowlist; otherwise
+ * the container when bound, else direct. `ignored` says why a configured URL was not used.
+ */
+export function chooseEgress(config: EgressConfig): { egress: Egress; ignored: string | null } {
+  let ignored: string | null = null;
+  if (config.relayUrl !== '') {
+    const check: RelayUrlCheck = checkRelayUrl(config.relayUrl, {
+      enableExternalRelay: config.enableExternalRelay,
+      allowLoopbackRelay: config.allowLoopbackRelay,
+    });
+    if (check.ok) return { egress: { kind: 'relay', origin: check.origin, via: check.via }, ignored };
+    ignored = check.reason;
+  }
+  return { egress: config.hasContainer ? { kind: 'container' } : { kind: 'direct' }, ignored };
+}
+
+function egressConfig(env: Env): EgressConfig {
+  return {
+    relayUrl: (env.CODEX_RELAY_URL ?? '').trim(),
+    enableExternalRelay: env.ENABLE_EXTERNAL_RELAY === 'true',
+    allowLoopbackRelay: env.ALLOW_LOOPBACK_RELAY === 'true',
+    hasContainer: env.CODEX_RELAY !== undefined,
+  };
+}
+
+// The decision depends only on env, which is fixed for an isolate; log an ignored URL once.
+let cached: { key: string; egress: Egress } | null = null;
+
+export function resolveEgress(env: Env): Egress {
+  const config = egressConfig(env);
+  const key = JSON.stringify(config);
+  if (cached?.key === key) return cached.egress;
+  const { egress, ignored } = chooseEgress(config);
+  if (ignored) console.warn(JSON.stringify({ event: 'relay_url_ignored', reason: ignored, using: egress.kind }));
+  cached = { key, egress };
+  return egress;
+}
+
+export interface UpstreamInit {
+  method: string;
+  headers?: HeadersInit;
+  body?: BodyInit | null;
+  signal?: AbortSignal;
+  /** Query string including the leading `?`. */
+  search?: string;
+}
+
+/** Sends one upstream request along the configured egress path. Rejects when it is unreachable. */
+export async function upstreamFetch(env: Env, route: UpstreamRoute, init: UpstreamInit): Promise<Response> {
+  const egress = resolveEgress(env);
+  const { relayPath, directUrl } = ROUTES[route];
+  const search = init.search ?? '';
+  const headers = new Headers(init.headers);
+  const requestInit: RequestInit = { method: init.method, headers, body: init.body ?? null, signal: init.signal ?? null };
+
+  if (egress.kind === 'direct') return fetch(directUrl + search, requestInit);
+
+  if (env.UPSTREAM_RELAY_TOKEN) headers.set('X-Relay-Token', env.UPSTREAM_RELAY_TOKEN);
+  if (egress.kind === 'relay') return fetch(egress.origin + relayPath + search, requestInit);
+
+  // The container's hostname is ignored: the Container class forwards to its own port.
+  const relay = await getRandom(env.CODEX_RELAY, CONTAINER_POOL_SIZE);
+  return relay.fetch(new Request(`http://codex-relay${relayPath}${search}`, requestInit));
+}
+
+/** The headers the Codex backend expects on model, models and usage requests. */
+export function codexHeaders(grant: { accessToken: string; accountId: string; sessionId?: string }): Headers {
+  const headers = new Headers({
+    Authorization: `Bearer ${grant.accessToken}`,
+    'ChatGPT-Account-ID': grant.accountId,
+    'Content-Type': 'application/json',
+    Accept: 'text/event-stream',
+    originator: CODEX_ORIGINATOR,
+    'User-Agent': CODEX_USER_AGENT,
+    version: CODEX_CLIENT_VERSION,
+  });
+  if (grant.sessionId) headers.set('session_id', grant.sessionId);
+  return headers;
+}
