@@ -7,7 +7,7 @@ export class CodexRelay extends Container<Env> {
   override defaultPort = RELAY_CONTAINER_PORT;
   override sleepAfter = '10m';
 
-  constructor(ctx: DurableObject['ctx'], env: Env) {
+  constructor(ctx: ConstructorParameters<typeof Container>[0], env: Env) {
     super(ctx, env);
     // The relay refuses to listen on 0.0.0.0 without a token, so a missing secret fails closed.
     this.envVars = {
