@@ -1,4 +1,7 @@
 /** Queries on `api_keys`. Only the HMAC of a key is ever stored or looked up. */
+import { INSERT_API_KEY_SQL, insertApiKeyParams, type NewApiKey } from './statements.ts';
+
+export type { NewApiKey };
 
 export interface ApiKeyRow {
   id: string;
@@ -11,20 +14,8 @@ export interface ApiKeyRow {
   revoked_at: number | null;
 }
 
-export interface NewApiKey {
-  id: string;
-  userId: string;
-  keyHash: string;
-  keyHint: string;
-  name: string;
-  now: number;
-}
-
 export async function insertApiKey(db: D1Database, key: NewApiKey): Promise<void> {
-  await db
-    .prepare('INSERT INTO api_keys (id, user_id, key_hash, key_hint, name, created_at) VALUES (?, ?, ?, ?, ?, ?)')
-    .bind(key.id, key.userId, key.keyHash, key.keyHint, key.name, key.now)
-    .run();
+  await db.prepare(INSERT_API_KEY_SQL).bind(...insertApiKeyParams(key)).run();
 }
 
 /** The key with this hash, revoked or not (the caller decides what revoked means). */
