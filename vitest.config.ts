@@ -1,5 +1,6 @@
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin';
 import { defineConfig } from 'vitest/config';
+import './test/support/fake-codex-global-setup.ts';
 
 // Two projects: Worker code inside workerd (real D1, real Durable Objects), and the
 // relay, scripts and end-to-end tests in Node. `npm test` runs both.
@@ -8,13 +9,17 @@ export default defineConfig({
     projects: [
       {
         plugins: [
-          cloudflareTest(async () => ({
+          cloudflareTest(async ({ inject }) => ({
             wrangler: { configPath: './wrangler.jsonc' },
             miniflare: {
               bindings: {
                 TEST_MIGRATIONS: await readD1Migrations('./migrations'),
                 API_KEY_PEPPER: 'test-pepper-not-a-secret',
                 TOKEN_ENCRYPTION_KEY: '0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
+                // The fake serves the relay's paths, so it stands in for the loopback relay.
+                FAKE_CODEX_URL: inject('fakeCodexUrl'),
+                CODEX_RELAY_URL: inject('fakeCodexUrl'),
+                ALLOW_LOOPBACK_RELAY: 'true',
               },
             },
           })),
@@ -22,6 +27,7 @@ export default defineConfig({
         test: {
           name: 'worker',
           include: ['test/worker/**/*.test.ts'],
+          globalSetup: ['./test/support/fake-codex-global-setup.ts'],
           setupFiles: ['./test/worker/apply-migrations.ts'],
         },
       },

@@ -1,0 +1,51 @@
+/**
+ * Every error the relay itself produces, in the OpenAI error shape the Worker already understands.
+ * Upstream errors are never rewritten: they pass through with the upstream's own status and body.
+ */
+
+export type RelayErrorCode =
+  | 'invalid_relay_token'
+  | 'route_not_found'
+  | 'invalid_request'
+  | 'request_too_large'
+  | 'relay_overloaded'
+  | 'relay_shutting_down'
+  | 'upstream_unreachable'
+  | 'upstream_timeout'
+  | 'internal_error';
+
+type ErrorSpec = { status: number; type: string; message: string };
+
+const RELAY_ERRORS: Record<RelayErrorCode, ErrorSpec> = {
+  invalid_relay_token: {
+    status: 401,
+    type: 'authentication_error',
+    message: 'Missing or invalid X-Relay-Token.',
+  },
+  route_not_found: {
+    status: 404,
+    type: 'invalid_request_error',
+    message: 'This relay only forwards the Codex responses, models and usage endpoints and the OAuth token endpoint.',
+  },
+  invalid_request: { status: 400, type: 'invalid_request_error', message: 'Malformed request.' },
+  request_too_large: { status: 413, type: 'invalid_request_error', message: 'Request body is too large.' },
+  relay_overloaded: {
+    status: 503,
+    type: 'api_error',
+    message: 'The relay is handling too many requests; retry shortly.',
+  },
+  relay_shutting_down: { status: 503, type: 'api_error', message: 'The relay is shutting down; retry shortly.' },
+  upstream_unreachable: { status: 502, type: 'api_error', message: 'The upstream service could not be reached.' },
+  upstream_timeout: { status: 504, type: 'api_error', message: 'The upstream service did not answer in time.' },
+  internal_error: { status: 500, type: 'api_error', message: 'Internal relay error.' },
+};
+
+export type RelayErrorBody = {
+  error: { message: string; type: string; param: null; code: RelayErrorCode };
+};
+
+/** Status and body for one of the relay's own errors. */
+export function relayError(code: RelayErrorCode): { status: number; body: RelayErrorBody } {
+  const spec = RELAY_ERRORS[code];
+  return { status: spec.status, body: { error: { message: spec.message, type: spec.type, param: null, code } } };
+}

@@ -1,0 +1,80 @@
+/**
+ * Fetch-only client of the fake Codex control API (`/__fake/*`). Uses Web APIs only, so it also runs
+ * inside workerd (tests there reach the fake over HTTP). Method names match `FakeCodexState`.
+ */
+import type {
+  AccountStats,
+  AuthorizationCodeOptions,
+  CreatedAuthorizationCode,
+  CreatedFamily,
+  FamilyInfo,
+  FamilyOptions,
+  RecordedRequest,
+  ResponseStep,
+  TokenStep,
+  UsageBody,
+} from './types.ts';
+
+export class FakeCodexControl {
+  readonly baseUrl: string;
+
+  /** `baseUrl` is the fake's root, e.g. `http://127.0.0.1:PORT` (a trailing slash is fine). */
+  constructor(baseUrl: string) {
+    this.baseUrl = baseUrl.replace(/\/+$/, '');
+  }
+
+  createFamily(options: FamilyOptions = {}): Promise<CreatedFamily> {
+    return this.#call('POST', '/__fake/families', options);
+  }
+
+  family(family: string): Promise<FamilyInfo> {
+    return this.#call('GET', `/__fake/families/${enc(family)}`);
+  }
+
+  setFamily(family: string, patch: { accessTokenTtlSeconds?: number }): Promise<FamilyInfo> {
+    return this.#call('PATCH', `/__fake/families/${enc(family)}`, patch);
+  }
+
+  /** Queues answers for the family's next refresh calls (appended to those still queued). */
+  scriptTokenEndpoint(family: string, steps: TokenStep[]): Promise<FamilyInfo> {
+    return this.#call('POST', `/__fake/families/${enc(family)}/token-script`, { steps });
+  }
+
+  createAuthorizationCode(options: AuthorizationCodeOptions = {}): Promise<CreatedAuthorizationCode> {
+    return this.#call('POST', '/__fake/authorization-codes', options);
+  }
+
+  /** Queues answers for the account's next model requests (appended to those still queued). */
+  scriptResponses(accountId: string, steps: ResponseStep[]): Promise<AccountStats> {
+    return this.#call('POST', `/__fake/accounts/${enc(accountId)}/response-script`, { steps });
+  }
+
+  requests(accountId: string): Promise<RecordedRequest[]> {
+    return this.#call('GET', `/__fake/accounts/${enc(accountId)}/requests`);
+  }
+
+  accountStats(accountId: string): Promise<AccountStats> {
+    return this.#call('GET', `/__fake/accounts/${enc(accountId)}/stats`);
+  }
+
+  async setRateLimits(accountId: string, headers: Record<string, string>): Promise<void> {
+    await this.#call('PUT', `/__fake/accounts/${enc(accountId)}/rate-limits`, { headers });
+  }
+
+  async setUsage(accountId: string, usage: UsageBody | null): Promise<void> {
+    await this.#call('PUT', `/__fake/accounts/${enc(accountId)}/usage`, { usage });
+  }
+
+  async #call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const response = await fetch(this.baseUrl + path, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? null : JSON.stringify(body),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`fake-codex control ${method} ${path} → ${response.status}: ${text}`);
+    return JSON.parse(text) as T;
+  }
+}
+
+const enc = encodeURIComponent;

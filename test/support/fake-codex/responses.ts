@@ -1,0 +1,310 @@
+/**
+ * The model-side endpoints: `POST /codex/responses` (auth, backend rules, scripted answers, SSE),
+ * `GET /codex/models` and `GET /wham/usage`.
+ */
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { MODELS_ETAG, MODELS_JSON } from './catalog.ts';
+import { lowerCaseHeaders, readBody, send, sleep, type Answer } from './http.ts';
+import { encodeFrame, errorEventStream, failedStream, successStream, type SseFrame, type StreamContext } from './sse.ts';
+import type { FakeCodexState } from './state.ts';
+import type { RecordedRequest, ResponseStep } from './types.ts';
+
+/** Parameters the backend refuses outright (CODEX-PROTOCOL.md §3). */
+const REJECTED_PARAMS = [
+  'max_output_tokens',
+  'temperature',
+  'top_p',
+  'frequency_penalty',
+  'presence_penalty',
+  'user',
+  'context_management',
+  'previous_response_id',
+];
+
+const detail = (status: number, text: string): Answer => ({ status, body: { detail: text } });
+
+/** Who is calling: the account behind a bearer token the fake issued, or the 401 to send. */
+export function authenticate(state: FakeCodexState, req: IncomingMessage): { accountId: string } | { refused: Answer } {
+  const match = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '');
+  if (!match) return { refused: detail(401, 'Unauthorized') };
+  const record = state.accessToken(match[1]!);
+  if (!record) return { refused: detail(401, 'Could not parse your authentication token. Please try signing in again.') };
+  if (record.exp <= Math.floor(Date.now() / 1000)) {
+    return {
+      refused: {
+        status: 401,
+        body: {
+          error: {
+            message: 'Provided authentication token is expired. Please try signing in again.',
+            type: null,
+            code: 'token_expired',
+            param: null,
+          },
+          status: 401,
+        },
+      },
+    };
+  }
+  if (req.headers['chatgpt-account-id'] !== record.accountId) return { refused: detail(401, 'Unauthorized') };
+  return { accountId: record.accountId };
+}
+
+/** The backend's request rules: a `{detail}` message when one is broken, else null. */
+export function backendRuleViolation(body: unknown): string | null {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return 'Request body must be a JSON object';
+  const b = body as Record<string, unknown>;
+  const rejected = REJECTED_PARAMS.find((p) => p in b);
+  if (rejected) return `Unsupported parameter: ${rejected}`;
+  if (typeof b.model !== 'string' || b.model === '') return 'Model is required';
+  if (typeof b.instructions !== 'string' || b.instructions.trim() === '') return 'Instructions are required';
+  if (b.store !== false) return 'Store must be set to false';
+  if (b.stream !== true) return 'Stream must be set to true';
+  return null;
+}
+
+/** Text of the last user message in `input` (string content or `input_text` parts). */
+export function lastUserText(input: unknown): string {
+  if (typeof input === 'string') return input;
+  if (!Array.isArray(input)) return '';
+  for (let i = input.length - 1; i >= 0; i--) {
+    const item = input[i] as { type?: unknown; role?: unknown; content?: unknown } | null;
+    if (!item || item.role !== 'user' || (item.type !== undefined && item.type !== 'message')) continue;
+    if (typeof item.content === 'string') return item.content;
+    if (Array.isArray(item.content)) {
+      return item.content
+        .filter((p: { type?: unknown }) => p?.type === 'input_text' || p?.type === 'text')
+        .map((p: { text?: unknown }) => String(p.text ?? ''))
+        .join('');
+    }
+  }
+  return '';
+}
+
+function parseJson(raw: Buffer): unknown {
+  const text = raw.toString('utf8');
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+function statusOf(step: ResponseStep | undefined): number {
+  switch (step?.kind) {
+    case 'unauthorized':
+      return 401;
+    case 'usage_limit':
+    case 'usage_not_included':
+    case 'rate_limited':
+      return 429;
+    case 'server_error':
+      return step.status ?? 500;
+    case 'bad_request':
+      return 400;
+    default:
+      return 200;
+  }
+}
+
+export async function handleResponses(state: FakeCodexState, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const body = parseJson(await readBody(req));
+  const claimedAccount = req.headers['chatgpt-account-id'];
+  const record = (status: number, step: RecordedRequest['step']) => {
+    if (typeof claimedAccount !== 'string') return;
+    state.recordRequest(claimedAccount, {
+      method: req.method ?? 'POST',
+      url: req.url ?? '',
+      headers: lowerCaseHeaders(req),
+      body,
+      status,
+      step,
+      receivedAt: new Date().toISOString(),
+    });
+  };
+
+  const auth = authenticate(state, req);
+  if ('refused' in auth) {
+    record(auth.refused.status, 'none');
+    return send(res, auth.refused);
+  }
+  const { accountId } = auth;
+  const rateHeaders = state.rateLimitHeaders(accountId);
+  const violation = backendRuleViolation(body);
+  if (violation) {
+    record(400, 'none');
+    return send(res, { ...detail(400, violation), headers: rateHeaders });
+  }
+
+  const step = state.nextResponseStep(accountId);
+  record(statusOf(step), step?.kind ?? 'default');
+  const b = body as Record<string, unknown>;
+  const ctx: StreamContext = {
+    responseId: `resp_${randomBytes(12).toString('hex')}`,
+    model: String(b.model),
+    createdAt: Math.floor(Date.now() / 1000),
+    planType: state.planType(accountId),
+    rateLimitHeaders: rateHeaders,
+    lastUserText: lastUserText(b.input),
+    inputChars: JSON.stringify(b.input ?? '').length,
+  };
+  const s: ResponseStep = step ?? { kind: 'ok' };
+  const streamTo = (frames: SseFrame[], opts: StreamOptions = {}) =>
+    writeStream(res, frames, rateHeaders, opts, () => state.recordAbort(accountId));
+
+  switch (s.kind) {
+    case 'ok':
+      return streamTo(successStream(ctx, s));
+    case 'slow':
+      return streamTo(successStream(ctx, s), { delayMs: s.delayMs });
+    case 'incomplete':
+      return streamTo(successStream(ctx, s, { kind: 'incomplete', reason: s.reason }));
+    case 'truncated': {
+      const frames = successStream(ctx, s);
+      const events = frames.filter((f) => 'event' in f).length;
+      return streamTo(frames, { cutAfter: s.afterEvents ?? events - 1, cleanEnd: s.cleanEnd === true });
+    }
+    case 'failed':
+      return streamTo(failedStream(ctx, s.code, s.message));
+    case 'error_event':
+      return streamTo(errorEventStream(ctx, s.code, s.message));
+    case 'hang':
+      return hang(res, rateHeaders, s.beforeHeaders === true, () => state.recordAbort(accountId));
+    case 'unauthorized':
+      return send(res, detail(401, 'Unauthorized'));
+    case 'usage_limit':
+      return send(res, {
+        status: 429,
+        headers: rateHeaders,
+        body: {
+          error: {
+            type: 'usage_limit_reached',
+            message: 'The usage limit has been reached',
+            plan_type: s.planType ?? ctx.planType,
+            resets_at: s.resetsAt ?? ctx.createdAt + 3600,
+          },
+        },
+      });
+    case 'usage_not_included':
+      return send(res, {
+        status: 429,
+        headers: rateHeaders,
+        body: { error: { type: 'usage_not_included', message: 'Your plan does not include Codex.' } },
+      });
+    case 'rate_limited':
+      return send(res, {
+        status: 429,
+        headers: { ...rateHeaders, 'retry-after': String(s.retryAfterSeconds) },
+        body: {
+          error: {
+            type: 'rate_limit_exceeded',
+            code: 'rate_limit_exceeded',
+            message: `Rate limit reached. Please try again in ${s.retryAfterSeconds}s.`,
+          },
+        },
+      });
+    case 'server_error':
+      return send(res, {
+        status: s.status ?? 500,
+        body: { error: { message: 'An error occurred while processing your request.', type: 'server_error', param: null, code: null } },
+      });
+    case 'bad_request':
+      return send(res, { ...detail(400, s.detail), headers: rateHeaders });
+  }
+}
+
+type StreamOptions = { delayMs?: number; cutAfter?: number; cleanEnd?: boolean };
+
+function sseHeaders(rateHeaders: Record<string, string>): Record<string, string> {
+  return {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+    'x-request-id': randomBytes(8).toString('hex'),
+    ...rateHeaders,
+  };
+}
+
+/** Writes frames with backpressure; stops as soon as the client is gone (and reports it once). */
+async function writeStream(
+  res: ServerResponse,
+  frames: SseFrame[],
+  rateHeaders: Record<string, string>,
+  opts: StreamOptions,
+  onAbort: () => void,
+): Promise<void> {
+  let cutByUs = false;
+  let gone = false;
+  res.once('close', () => {
+    if (!res.writableFinished && !cutByUs) {
+      gone = true;
+      onAbort();
+    }
+  });
+  res.writeHead(200, sseHeaders(rateHeaders));
+  res.flushHeaders();
+  let events = 0;
+  let lastWrite: Promise<unknown> = Promise.resolve();
+  for (const frame of frames) {
+    if (gone) return;
+    if ('event' in frame && opts.cutAfter !== undefined && events >= opts.cutAfter) {
+      // Let what was written reach the socket first: destroying drops anything still queued.
+      await lastWrite;
+      cutByUs = true;
+      // Without cleanEnd the socket dies mid-body (no final chunk): the client sees a broken transfer.
+      if (opts.cleanEnd) res.end();
+      else res.destroy();
+      return;
+    }
+    if (opts.delayMs !== undefined && events > 0 && 'event' in frame) {
+      await sleep(opts.delayMs);
+      if (gone) return;
+    }
+    let flushed = true;
+    lastWrite = new Promise((resolve) => {
+      flushed = res.write(encodeFrame(frame), resolve);
+    });
+    if ('event' in frame) events++;
+    if (!flushed) await new Promise((resolve) => (res.once('drain', resolve), res.once('close', resolve)));
+  }
+  res.end();
+}
+
+async function hang(
+  res: ServerResponse,
+  rateHeaders: Record<string, string>,
+  beforeHeaders: boolean,
+  onAbort: () => void,
+): Promise<void> {
+  if (!beforeHeaders) {
+    res.writeHead(200, sseHeaders(rateHeaders));
+    res.flushHeaders();
+  }
+  await new Promise((resolve) => res.once('close', resolve));
+  onAbort();
+}
+
+function authenticated(state: FakeCodexState, req: IncomingMessage, res: ServerResponse): string | undefined {
+  const auth = authenticate(state, req);
+  if ('refused' in auth) {
+    send(res, auth.refused);
+    return undefined;
+  }
+  return auth.accountId;
+}
+
+export function handleModels(state: FakeCodexState, req: IncomingMessage, res: ServerResponse): void {
+  if (authenticated(state, req, res) === undefined) return;
+  if (req.headers['if-none-match'] === MODELS_ETAG) {
+    res.writeHead(304, { etag: MODELS_ETAG });
+    res.end();
+    return;
+  }
+  res.writeHead(200, { 'content-type': 'application/json', etag: MODELS_ETAG, 'cache-control': 'private, max-age=300' });
+  res.end(MODELS_JSON);
+}
+
+export function handleUsage(state: FakeCodexState, req: IncomingMessage, res: ServerResponse): void {
+  const accountId = authenticated(state, req, res);
+  if (accountId === undefined) return;
+  send(res, { status: 200, body: state.usageBody(accountId) });
+}
