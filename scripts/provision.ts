@@ -11,7 +11,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AuthFileError, parseCodexAuthFile } from '../worker/codex-auth-file.ts';
-import { ConfigError, encryptTokenBundle, getKeyring } from '../worker/crypto.ts';
+import { ConfigError, getKeyring, sealTokenBundle } from '../worker/crypto.ts';
 import {
   INSERT_API_KEY_SQL,
   insertApiKeyParams,
@@ -105,19 +105,12 @@ async function main(): Promise<void> {
   const existing = await d1Query<{ id: string }>(options.target, `SELECT id FROM users WHERE email = ${sqlLiteral(options.email)}`);
   const userId = existing[0]?.id ?? crypto.randomUUID();
   const now = Date.now();
-  const ciphertext = await encryptTokenBundle(keyring, userId, bundle);
+  const sealed = await sealTokenBundle(keyring, userId, bundle);
   const minted = await mintProxyKey(secrets.pepper);
 
   await d1ExecuteStatements(options.target, [
     inlineSql(UPSERT_USER_SQL, upsertUserParams(userId, options.email, options.displayName, now)),
-    inlineSql(REPLACE_CODEX_TOKENS_SQL, replaceCodexTokensParams(userId, {
-      ciphertext,
-      accountId: bundle.accountId,
-      planType: bundle.planType,
-      accountEmail: bundle.email,
-      accessExpiresAt: bundle.expiresAt,
-      refreshedAt: bundle.refreshedAt,
-    }, now)),
+    inlineSql(REPLACE_CODEX_TOKENS_SQL, replaceCodexTokensParams(userId, sealed, now)),
     inlineSql(INSERT_API_KEY_SQL, insertApiKeyParams({
       id: minted.id, userId, keyHash: minted.hash, keyHint: minted.hint, name: options.keyName, now,
     })),
