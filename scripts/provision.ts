@@ -1,6 +1,6 @@
 /**
  * `npm run provision -- --email E --auth-file ~/.codex/auth.json [--display-name N] [--key-name K]
- *  [--remote] [--persist-to DIR] [--env-file FILE]`
+ *  [--remote] [--persist-to DIR] [--dev-vars FILE]`
  *
  * Imports a Codex CLI login for a user (created on first run, updated after), stores the
  * tokens encrypted, and prints a new proxy key once. Secrets come from the environment
@@ -28,7 +28,7 @@ import { PROJECT_ROOT } from './lib/processes.ts';
 import { inlineSql, sqlLiteral } from './lib/sql-literal.ts';
 
 const USAGE = `Usage: npm run provision -- --email you@example.com --auth-file ~/.codex/auth.json
-  [--display-name "Your Name"] [--key-name "laptop"] [--remote] [--persist-to DIR] [--env-file FILE]`;
+  [--display-name "Your Name"] [--key-name "laptop"] [--remote] [--persist-to DIR] [--dev-vars FILE]`;
 
 /** A problem the operator can fix; printed without a stack trace. */
 class ProvisionError extends Error {}
@@ -46,7 +46,7 @@ function readOptions() {
       'key-name': { type: 'string' },
       remote: { type: 'boolean', default: false },
       'persist-to': { type: 'string' },
-      'env-file': { type: 'string' },
+      'dev-vars': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -65,7 +65,7 @@ function readOptions() {
     target: (values.remote
       ? { remote: true }
       : { remote: false, persistTo: values['persist-to'] ?? join(PROJECT_ROOT, '.wrangler', 'state') }) as D1Target,
-    envFile: values['env-file'] ?? join(PROJECT_ROOT, '.dev.vars'),
+    envFile: values['dev-vars'] ?? join(PROJECT_ROOT, '.dev.vars'),
   };
 }
 

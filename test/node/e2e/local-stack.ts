@@ -83,7 +83,7 @@ export async function startLocalStack(): Promise<LocalStack> {
     persistTo,
     logs: () => output,
     provision: async (args) =>
-      (await run(process.execPath, ['scripts/provision.ts', '--persist-to', persistTo, '--env-file', envFile, ...args])).stdout,
+      (await run(process.execPath, ['scripts/provision.ts', '--persist-to', persistTo, '--dev-vars', envFile, ...args])).stdout,
     dumpDatabase: async () => {
       const tables = ['users', 'api_keys', 'codex_tokens'];
       const { stdout } = await run('npx', ['wrangler', 'd1', 'execute', D1_DATABASE_NAME, '--local', '--persist-to', persistTo,
