@@ -1,7 +1,35 @@
 import { Hono } from 'hono';
+import { requireProxyKey, type AuthVariables } from './auth.ts';
+import { toApiError, ApiError } from './errors.ts';
+import { openAiCompatibleApp, openAiCors } from './openai-compatible.ts';
 export { AuthBroker } from './auth-broker.ts';
 export { CodexRelay } from './codex-relay.ts';
 
-const app = new Hono<{ Bindings: Env }>();
+const app = new Hono<{ Bindings: Env; Variables: AuthVariables }>();
+// Every OpenAI-surface route, and the unprefixed aliases some clients (Cursor) call, needs a proxy key.
+// CORS runs first so preflights need no key and even a 401 is readable by a browser client.
+for (const path of ['/v1/*', '/chat/completions', '/responses', '/models', '/models/*']) app.use(path, openAiCors, requireProxyKey);
 app.get('/healthz', (c) => c.json({ ok: true }));
+app.route('/v1', openAiCompatibleApp);
+app.route('/', openAiCompatibleApp);
+
+// The one error handler: every failure leaves in the OpenAI error shape; the internal detail
+// (never a secret) goes to the logs only.
+app.onError((err, c) => {
+  const apiError = toApiError(err);
+  const line = JSON.stringify({
+    event: 'request_failed', method: c.req.method, path: c.req.path,
+    status: apiError.status, code: apiError.code, detail: apiError.detail ?? null,
+  });
+  if (apiError.status >= 500) console.error(line);
+  else console.log(line);
+  return apiError.toResponse();
+});
+
+app.notFound((c) => {
+  if (c.req.path === '/v1' || c.req.path.startsWith('/v1/')) {
+    return new ApiError('not_found', `Unknown path: ${c.req.method} ${c.req.path}`).toResponse();
+  }
+  return c.text('Not found', 404);
+});
 export default app;

@@ -15,3 +15,92 @@ export interface RateLimitSnapshot {
   credits: { hasCredits: boolean | null; unlimited: boolean | null; balance: string | null } | null;
   planType: string | null;
 }
+
+const HEADER_PREFIX = 'x-codex-';
+
+function finiteNumber(value: string | null): number | null {
+  if (value === null || value.trim() === '') return null;
+  const n = Number(value);
+  return Number.isFinite(n) ? n : null;
+}
+
+function flag(value: string | null): boolean | null {
+  if (value === null) return null;
+  const v = value.trim().toLowerCase();
+  if (v === 'true' || v === '1') return true;
+  if (v === 'false' || v === '0') return false;
+  return null;
+}
+
+/** Epoch ms from an absolute reset (epoch seconds) or, in older backends, seconds from now. */
+function resetTime(resetAtSeconds: number | null, resetAfterSeconds: number | null, now: number): number | null {
+  if (resetAtSeconds !== null) return Math.round(resetAtSeconds * 1000);
+  if (resetAfterSeconds !== null) return now + Math.round(resetAfterSeconds * 1000);
+  return null;
+}
+
+function windowFromHeaders(headers: Headers, name: 'primary' | 'secondary', now: number): RateLimitWindow | null {
+  const get = (suffix: string) => finiteNumber(headers.get(`${HEADER_PREFIX}${name}-${suffix}`));
+  const usedPercent = get('used-percent');
+  if (usedPercent === null) return null;
+  return {
+    usedPercent,
+    windowMinutes: get('window-minutes'),
+    resetsAt: resetTime(get('reset-at'), get('reset-after-seconds'), now),
+  };
+}
+
+/**
+ * The usage windows in a model response's `x-codex-*` headers (CODEX-PROTOCOL §5), or null when
+ * the response carries none of them (then the last snapshot stays as it was).
+ */
+export function parseRateLimitHeaders(headers: Headers, now: number): RateLimitSnapshot | null {
+  const primary = windowFromHeaders(headers, 'primary', now);
+  const secondary = windowFromHeaders(headers, 'secondary', now);
+  const hasCredits = flag(headers.get(`${HEADER_PREFIX}credits-has-credits`));
+  const unlimited = flag(headers.get(`${HEADER_PREFIX}credits-unlimited`));
+  const balance = headers.get(`${HEADER_PREFIX}credits-balance`);
+  const credits =
+    hasCredits === null && unlimited === null && balance === null ? null : { hasCredits, unlimited, balance };
+  if (!primary && !secondary && !credits) return null;
+  return { capturedAt: now, primary, secondary, credits, planType: null };
+}
+
+function record(value: unknown): Record<string, unknown> | null {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+}
+
+function numberField(obj: Record<string, unknown>, key: string): number | null {
+  const v = obj[key];
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
+
+function windowFromEvent(value: unknown, now: number): RateLimitWindow | null {
+  const w = record(value);
+  const usedPercent = w && numberField(w, 'used_percent');
+  if (!w || usedPercent === null) return null;
+  return {
+    usedPercent,
+    windowMinutes: numberField(w, 'window_minutes'),
+    resetsAt: resetTime(numberField(w, 'reset_at') ?? numberField(w, 'resets_at'),
+      numberField(w, 'reset_after_seconds') ?? numberField(w, 'resets_in_seconds'), now),
+  };
+}
+
+/** The same snapshot from a newer backend's `codex.rate_limits` stream event, or null. */
+export function parseRateLimitEvent(data: Record<string, unknown>, now: number): RateLimitSnapshot | null {
+  const limits = record(data.rate_limits);
+  const primary = windowFromEvent(limits?.primary, now);
+  const secondary = windowFromEvent(limits?.secondary, now);
+  const c = record(data.credits);
+  const credits = c
+    ? {
+        hasCredits: typeof c.has_credits === 'boolean' ? c.has_credits : null,
+        unlimited: typeof c.unlimited === 'boolean' ? c.unlimited : null,
+        balance: typeof c.balance === 'string' || typeof c.balance === 'number' ? String(c.balance) : null,
+      }
+    : null;
+  if (!primary && !secondary && !credits) return null;
+  const planType = typeof data.plan_type === 'string' ? data.plan_type : null;
+  return { capturedAt: now, primary, secondary, credits, planType };
+}

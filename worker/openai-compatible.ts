@@ -1,0 +1,107 @@
+/**
+ * The OpenAI-compatible surface: a Hono sub-app mounted at `/v1` (and unprefixed, for clients
+ * such as Cursor that call `/models`). Proxy-key checks, CORS and error rendering are mounted
+ * around it in index.ts; handlers here throw ApiError and let the one onError answer.
+ */
+import { Hono } from 'hono';
+import { cors } from 'hono/cors';
+import type { AuthVariables } from './auth.ts';
+import { openModelStream } from './codex-client.ts';
+import { ApiError } from './errors.ts';
+import { describeModel, listModels } from './models.ts';
+import { normalizeResponsesRequest } from './responses-request.ts';
+import { collectResponse, responsesSseStream } from './responses-stream.ts';
+import { SSE_HEADERS } from './sse.ts';
+
+/** Largest request body accepted (images arrive inline as data URLs). */
+export const MAX_REQUEST_BODY_BYTES = 20 * 1024 * 1024;
+
+type AppEnv = { Bindings: Env; Variables: AuthVariables };
+
+/** CORS for browser clients; preflights are answered here, before any key check. */
+export const openAiCors = cors({
+  origin: '*',
+  allowMethods: ['GET', 'POST', 'OPTIONS'],
+  // allowHeaders is left empty on purpose: the middleware then echoes what the preflight asks
+  // for, which the OpenAI SDKs need (they send many x-stainless-* headers).
+  exposeHeaders: ['Retry-After', 'Content-Type'],
+  maxAge: 86_400,
+});
+
+function tooLarge(): ApiError {
+  return new ApiError('request_too_large', `The request body is larger than ${MAX_REQUEST_BODY_BYTES / (1024 * 1024)} MiB.`);
+}
+
+/**
+ * Reads a JSON body without trusting Content-Length alone: a declared size over the limit is
+ * refused before reading, and the bytes actually read are counted too (chunked uploads).
+ */
+export async function readJsonBody(request: Request, limit = MAX_REQUEST_BODY_BYTES): Promise<unknown> {
+  const declared = Number(request.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > limit) throw tooLarge();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  if (request.body) {
+    const reader = request.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > limit) {
+        await reader.cancel().catch(() => {});
+        throw tooLarge();
+      }
+      chunks.push(value);
+    }
+  }
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    throw new ApiError(
+      'invalid_json',
+      'We could not parse the JSON body of your request. Send a JSON object with Content-Type: application/json.',
+    );
+  }
+}
+
+function logStreamError(err: ApiError): void {
+  console.error(JSON.stringify({ event: 'stream_failed', code: err.code, status: err.status, detail: err.detail ?? null }));
+}
+
+export const openAiCompatibleApp = new Hono<AppEnv>()
+  .get('/models', (c) => c.json(listModels()))
+  .get('/models/:id', (c) => {
+    const model = describeModel(c.req.param('id'));
+    if (!model) {
+      throw new ApiError('model_not_found', `The model '${c.req.param('id')}' does not exist or is not served here.`, {
+        param: 'model',
+      });
+    }
+    return c.json(model);
+  })
+  .post('/responses', async (c) => {
+    const request = normalizeResponsesRequest(await readJsonBody(c.req.raw));
+    if (request.ignored.length > 0) {
+      console.log(JSON.stringify({ event: 'params_ignored', params: request.ignored }));
+    }
+    const events = await openModelStream(c.env, {
+      userId: c.get('caller').userId,
+      body: request.body,
+      promptCacheKey: request.promptCacheKey,
+      signal: c.req.raw.signal,
+      waitUntil: (promise) => c.executionCtx.waitUntil(promise),
+    });
+    if (request.stream) {
+      return new Response(responsesSseStream(events, { onError: logStreamError }), { headers: SSE_HEADERS });
+    }
+    return c.json(await collectResponse(events));
+  })
+  .all('/responses', (c) => {
+    throw new ApiError('method_not_allowed', `${c.req.method} is not allowed on this path; use POST.`);
+  });
