@@ -30,7 +30,6 @@ type RequestMetrics = {
   upstreamError?: string;
 };
 
-const RETRY_AFTER_SECONDS = '1';
 
 /** Builds the relay (routes, hooks, upstream client) without listening. */
 export function buildRelay(config: RelayConfig, opts: RelayOptions = {}): FastifyInstance {
@@ -93,10 +92,7 @@ export function buildRelay(config: RelayConfig, opts: RelayOptions = {}): Fastif
   app.addHook('onRequest', async (request, reply) => {
     const label = request.is404 ? 'unmatched' : `${request.method} ${request.routeOptions.url}`;
     trackRequest(request.raw, reply.raw, request.log, label);
-    if (closing) {
-      reply.header('retry-after', RETRY_AFTER_SECONDS);
-      return sendError(reply, 'relay_shutting_down', { close: true });
-    }
+    if (closing) return sendError(reply, 'relay_shutting_down', { close: true });
     if (!request.is404 && request.routeOptions.url === '/healthz') return;
     if (!tokenAccepted(request.headers[RELAY_TOKEN_HEADER])) return sendError(reply, 'invalid_relay_token');
   });
@@ -131,10 +127,7 @@ export function buildRelay(config: RelayConfig, opts: RelayOptions = {}): Fastif
     const declaredLength = Number(request.headers['content-length'] ?? 0);
     if (declaredLength > config.bodyLimitBytes) return sendError(reply, 'request_too_large', { close: true });
 
-    if (inFlight >= config.maxConcurrentRequests) {
-      reply.header('retry-after', RETRY_AFTER_SECONDS);
-      return sendError(reply, 'relay_overloaded');
-    }
+    if (inFlight >= config.maxConcurrentRequests) return sendError(reply, 'relay_overloaded');
     inFlight++;
     reply.raw.once('close', () => inFlight--);
 
@@ -202,9 +195,9 @@ export function buildRelay(config: RelayConfig, opts: RelayOptions = {}): Fastif
 }
 
 function sendError(reply: FastifyReply, code: RelayErrorCode, opts: { close?: boolean } = {}): FastifyReply {
-  const { status, body } = relayError(code);
+  const { status, headers, body } = relayError(code);
   if (opts.close) reply.header('connection', 'close');
-  return reply.code(status).type('application/json; charset=utf-8').send(body);
+  return reply.code(status).headers(headers).type('application/json; charset=utf-8').send(body);
 }
 
 function sha256(value: string): Buffer {

@@ -66,7 +66,8 @@ const envSchema = z.object({
   CODEX_BACKEND_URL: baseUrl('https://chatgpt.com/backend-api'),
   OPENAI_AUTH_URL: baseUrl('https://auth.openai.com'),
   RELAY_ALLOW_INSECURE: booleanFlag,
-  RELAY_BODY_LIMIT_BYTES: positiveInt(10 * MIB),
+  // Above the Worker's 20 MiB client limit, so users meet the Worker's clearer 413 first.
+  RELAY_BODY_LIMIT_BYTES: positiveInt(32 * MIB),
   RELAY_CONNECT_TIMEOUT_MS: positiveInt(10_000),
   RELAY_HEADERS_TIMEOUT_MS: positiveInt(120_000),
   RELAY_BODY_IDLE_TIMEOUT_MS: positiveInt(300_000),

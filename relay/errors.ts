@@ -3,6 +3,12 @@
  * Upstream errors are never rewritten: they pass through with the upstream's own status and body.
  */
 
+/**
+ * Set on every error the relay itself produces (never on upstream answers it passes through),
+ * so the Worker can tell "the relay refused" from "ChatGPT refused".
+ */
+export const RELAY_ERROR_HEADER = 'x-relay-error';
+
 export type RelayErrorCode =
   | 'invalid_relay_token'
   | 'route_not_found'
@@ -14,7 +20,8 @@ export type RelayErrorCode =
   | 'upstream_timeout'
   | 'internal_error';
 
-type ErrorSpec = { status: number; type: string; message: string };
+/** `retryAfter` (seconds) tells callers the failure is momentary. */
+type ErrorSpec = { status: number; type: string; message: string; retryAfter?: string };
 
 const RELAY_ERRORS: Record<RelayErrorCode, ErrorSpec> = {
   invalid_relay_token: {
@@ -33,8 +40,14 @@ const RELAY_ERRORS: Record<RelayErrorCode, ErrorSpec> = {
     status: 503,
     type: 'api_error',
     message: 'The relay is handling too many requests; retry shortly.',
+    retryAfter: '1',
   },
-  relay_shutting_down: { status: 503, type: 'api_error', message: 'The relay is shutting down; retry shortly.' },
+  relay_shutting_down: {
+    status: 503,
+    type: 'api_error',
+    message: 'The relay is shutting down; retry shortly.',
+    retryAfter: '1',
+  },
   upstream_unreachable: { status: 502, type: 'api_error', message: 'The upstream service could not be reached.' },
   upstream_timeout: { status: 504, type: 'api_error', message: 'The upstream service did not answer in time.' },
   internal_error: { status: 500, type: 'api_error', message: 'Internal relay error.' },
@@ -44,8 +57,14 @@ export type RelayErrorBody = {
   error: { message: string; type: string; param: null; code: RelayErrorCode };
 };
 
-/** Status and body for one of the relay's own errors. */
-export function relayError(code: RelayErrorCode): { status: number; body: RelayErrorBody } {
+/** Status, headers and body for one of the relay's own errors. */
+export function relayError(code: RelayErrorCode): {
+  status: number;
+  headers: Record<string, string>;
+  body: RelayErrorBody;
+} {
   const spec = RELAY_ERRORS[code];
-  return { status: spec.status, body: { error: { message: spec.message, type: spec.type, param: null, code } } };
+  const headers: Record<string, string> = { [RELAY_ERROR_HEADER]: code };
+  if (spec.retryAfter) headers['retry-after'] = spec.retryAfter;
+  return { status: spec.status, headers, body: { error: { message: spec.message, type: spec.type, param: null, code } } };
 }

@@ -32,7 +32,7 @@ import {
   updateCodexTokensIfVersion,
 } from './db/codex-tokens.ts';
 import { refreshTokens, type TokenEndpointResult } from './oauth.ts';
-import type { RateLimitSnapshot } from './rate-limits.ts';
+import { mergeRateLimits, type RateLimitSnapshot } from './rate-limits.ts';
 import type { TokenBundle } from './token-bundle.ts';
 
 export type { AccessGrant } from './auth-broker-policy.ts';
@@ -105,7 +105,7 @@ export class AuthBroker extends DurableObject<Env> {
   async recordRateLimits(_userId: string, snapshot: RateLimitSnapshot): Promise<void> {
     const current = this.ctx.storage.kv.get<RateLimitSnapshot>(RATE_LIMITS_KEY);
     if (current && current.capturedAt > snapshot.capturedAt) return;
-    this.ctx.storage.kv.put(RATE_LIMITS_KEY, snapshot);
+    this.ctx.storage.kv.put(RATE_LIMITS_KEY, mergeRateLimits(current ?? null, snapshot));
   }
 
   async getRateLimits(_userId: string): Promise<RateLimitSnapshot | null> {

@@ -103,6 +103,7 @@ async function sendOnce(
       signal: controller.signal,
     });
   } catch (err) {
+    if (err instanceof ApiError) throw err;
     if (timedOut) throw upstreamTimeoutError(Math.round(timeoutMs / 1000));
     if (clientSignal?.aborted) {
       throw new ApiError('upstream_error', 'The request was cancelled.', { detail: 'client disconnected' });

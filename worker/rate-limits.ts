@@ -104,3 +104,12 @@ export function parseRateLimitEvent(data: Record<string, unknown>, now: number):
   const planType = typeof data.plan_type === 'string' ? data.plan_type : null;
   return { capturedAt: now, primary, secondary, credits, planType };
 }
+
+/**
+ * The snapshot to keep after `next` arrives. Headers carry no plan and events may carry no
+ * credits, so a field the newer source lacks keeps its earlier value instead of being erased.
+ */
+export function mergeRateLimits(previous: RateLimitSnapshot | null, next: RateLimitSnapshot): RateLimitSnapshot {
+  if (!previous) return next;
+  return { ...next, planType: next.planType ?? previous.planType, credits: next.credits ?? previous.credits };
+}

@@ -3,6 +3,8 @@
  * (container relay, external relay, loopback relay, or direct) upstream traffic takes.
  */
 import { getRandom } from '@cloudflare/containers';
+import { RELAY_ERROR_HEADER, type RelayErrorCode } from '../relay/errors.ts';
+import { ApiError } from './errors.ts';
 import { checkRelayUrl, type RelayUrlCheck } from './relay-url.ts';
 
 export const CODEX_BACKEND_URL = 'https://chatgpt.com/backend-api';
@@ -84,8 +86,19 @@ export interface UpstreamInit {
   search?: string;
 }
 
-/** Sends one upstream request along the configured egress path. Rejects when it is unreachable. */
+/**
+ * Sends one upstream request along the configured egress path. Rejects when it is unreachable,
+ * and with an ApiError when the relay itself refused or failed (see relayFailure).
+ */
 export async function upstreamFetch(env: Env, route: UpstreamRoute, init: UpstreamInit): Promise<Response> {
+  const response = await sendUpstream(env, route, init);
+  const relayCode = response.headers.get(RELAY_ERROR_HEADER);
+  if (relayCode === null) return response;
+  await response.body?.cancel();
+  throw relayFailure(relayCode, response.headers.get('retry-after'));
+}
+
+async function sendUpstream(env: Env, route: UpstreamRoute, init: UpstreamInit): Promise<Response> {
   const egress = resolveEgress(env);
   const { relayPath, directUrl } = ROUTES[route];
   const search = init.search ?? '';
@@ -115,4 +128,28 @@ export function codexHeaders(grant: { accessToken: string; accountId: string; se
   });
   if (grant.sessionId) headers.set('session_id', grant.sessionId);
   return headers;
+}
+
+/**
+ * The client-facing error for one of the relay's own errors. A refused X-Relay-Token or an
+ * unlisted route is the operator's misconfiguration, never the user's ChatGPT link, so it must
+ * not look like an upstream 401 (which would send users to reconnect).
+ */
+export function relayFailure(code: string, retryAfter: string | null): ApiError {
+  const detail = `relay answered ${code}`;
+  switch (code as RelayErrorCode) {
+    case 'request_too_large':
+      return new ApiError('request_too_large', 'The request body is too large.', { detail });
+    case 'upstream_timeout':
+      return new ApiError('upstream_timeout', 'The Codex backend did not answer in time. Please try again.', { detail });
+    case 'invalid_relay_token':
+      return new ApiError('upstream_error', 'The Codex backend could not be reached. Please try again later.', {
+        detail: `${detail}: UPSTREAM_RELAY_TOKEN differs between the Worker and the relay`,
+      });
+    default:
+      return new ApiError('upstream_error', 'The Codex backend could not be reached. Please try again later.', {
+        detail,
+        ...(retryAfter ? { headers: { 'Retry-After': retryAfter } } : {}),
+      });
+  }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseRateLimitEvent, parseRateLimitHeaders } from '../../worker/rate-limits.ts';
+import { mergeRateLimits, parseRateLimitEvent, parseRateLimitHeaders } from '../../worker/rate-limits.ts';
 
 const NOW = 1_764_000_000_000;
 
@@ -75,5 +75,24 @@ describe('codex.rate_limits event', () => {
 
   it('ignores an event without figures', () => {
     expect(parseRateLimitEvent({ type: 'codex.rate_limits' }, NOW)).toBeNull();
+  });
+});
+
+describe('keeping the latest figures', () => {
+  const fromEvent = {
+    capturedAt: NOW,
+    primary: { usedPercent: 50, windowMinutes: 300, resetsAt: 1 },
+    secondary: null,
+    credits: { hasCredits: true, unlimited: false, balance: '12.5' },
+    planType: 'plus',
+  };
+
+  it('keeps the plan and credits an earlier event reported when newer headers lack them', () => {
+    const fromHeaders = { capturedAt: NOW + 1, primary: { usedPercent: 60, windowMinutes: 300, resetsAt: 2 }, secondary: null, credits: null, planType: null };
+    expect(mergeRateLimits(fromEvent, fromHeaders)).toEqual({ ...fromHeaders, credits: fromEvent.credits, planType: 'plus' });
+  });
+
+  it('takes the newer windows as they are', () => {
+    expect(mergeRateLimits(null, fromEvent)).toEqual(fromEvent);
   });
 });

@@ -57,6 +57,26 @@ describe('relay token', () => {
   });
 });
 
+describe('telling the relay’s own errors from upstream answers', () => {
+  it('marks its own errors with x-relay-error', async () => {
+    const refused = await send(`${relay.url}/backend-api/codex/models`);
+    expect(refused.headers['x-relay-error']).toBe('invalid_relay_token');
+    const unlisted = await send(`${relay.url}/backend-api/nope`, { headers: auth });
+    expect(unlisted.headers['x-relay-error']).toBe('route_not_found');
+  });
+
+  it('passes an upstream 401 through without the mark, so the Worker treats it as ChatGPT’s answer', async () => {
+    upstream.handle = (_req, res) => {
+      res.writeHead(401, { 'content-type': 'application/json' });
+      res.end('{"detail":"Unauthorized"}');
+    };
+    const response = await send(`${relay.url}/backend-api/codex/models`, { headers: auth });
+    expect(response.status).toBe(401);
+    expect(response.headers['x-relay-error']).toBeUndefined();
+    expect(JSON.parse(response.body)).toEqual({ detail: 'Unauthorized' });
+  });
+});
+
 describe('relay allowlist', () => {
   it.each([
     ['GET', '/backend-api/codex/responses'],

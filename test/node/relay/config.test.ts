@@ -12,7 +12,7 @@ describe('relay config', () => {
       openaiAuthUrl: 'https://auth.openai.com',
       allowInsecure: false,
     });
-    expect(config.bodyLimitBytes).toBe(10 * 1024 * 1024);
+    expect(config.bodyLimitBytes).toBe(32 * 1024 * 1024);
   });
 
   it.each(['0.0.0.0', '::', '192.168.1.5', 'relay.example.com', '128.0.0.1'])(

@@ -2,6 +2,7 @@
  * The model-side endpoints: `POST /codex/responses` (auth, backend rules, scripted answers, SSE),
  * `GET /codex/models` and `GET /wham/usage`.
  */
+import { relayError } from '../../../relay/errors.ts';
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MODELS_ETAG, MODELS_JSON } from './catalog.ts';
@@ -102,6 +103,8 @@ function statusOf(step: ResponseStep | undefined): number {
       return step.status ?? 500;
     case 'bad_request':
       return 400;
+    case 'relay_error':
+      return relayError(step.code).status;
     default:
       return 200;
   }
@@ -210,6 +213,8 @@ export async function handleResponses(state: FakeCodexState, req: IncomingMessag
       });
     case 'bad_request':
       return send(res, { ...detail(400, s.detail), headers: rateHeaders });
+    case 'relay_error':
+      return send(res, relayError(s.code));
   }
 }
 

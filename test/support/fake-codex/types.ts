@@ -2,6 +2,7 @@
  * Public types of the fake Codex backend, shared by the in-process state and the fetch-only control
  * client. No Node imports here: tests running inside workerd import this file too.
  */
+import type { RelayErrorCode } from '../../../relay/errors.ts';
 
 /** Options for a new token family (one OAuth grant: a chain of rotating refresh tokens for one account). */
 export type FamilyOptions = {
@@ -118,7 +119,9 @@ export type ResponseStep =
   /** A normal stream with `delayMs` between events; stops (and counts as aborted) when the client goes away. */
   | ({ kind: 'slow'; delayMs: number } & OkOptions)
   /** Sends 200 headers then nothing until the client aborts; `beforeHeaders` sends nothing at all. */
-  | { kind: 'hang'; beforeHeaders?: boolean };
+  | { kind: 'hang'; beforeHeaders?: boolean }
+  /** Answers as the relay does for one of its own errors (status, body and the x-relay-error header). */
+  | { kind: 'relay_error'; code: RelayErrorCode };
 
 export type RecordedRequest = {
   method: string;
