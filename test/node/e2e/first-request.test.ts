@@ -76,6 +76,27 @@ describe('a provisioned user with the official openai SDK', () => {
   });
 });
 
+describe('provisioning the same person again', () => {
+  it('updates the user instead of duplicating it, and both keys work', async () => {
+    const authFile = join(stack.persistTo, '..', 'auth-again.json');
+    writeFileSync(authFile, JSON.stringify(stack.fake.state.createFamily({ accountId: family.accountId }).authJson));
+    const output = await stack.provision(['--email', ' new.user@EXAMPLE.com ', '--auth-file', authFile, '--key-name', 'second']);
+    expect(output).toMatch(/^Updated new\.user@example\.com/);
+    const secondKey = /cpk_[A-Za-z0-9]+/.exec(output)?.[0] ?? '';
+    expect(secondKey).not.toBe(proxyKey);
+
+    const rows = JSON.parse(await stack.dumpDatabase()) as { results: { tbl: string }[] }[];
+    const count = (table: string) => rows.flatMap((r) => r.results).filter((row) => row.tbl === table).length;
+    expect(count('users')).toBe(1);
+    expect(count('api_keys')).toBe(2);
+    for (const apiKey of [proxyKey, secondKey]) {
+      const response = await new OpenAI({ apiKey, baseURL: `${stack.workerUrl}/v1`, maxRetries: 0 })
+        .responses.create({ model: 'gpt-5.5', input: 'again' });
+      expect(response.output_text).toBe('Hello from fake Codex: again');
+    }
+  }, 60_000);
+});
+
 describe('after a full run, nothing secret is stored or logged in clear', () => {
   function filesUnder(dir: string): string[] {
     return readdirSync(dir).flatMap((name) => {
@@ -103,5 +124,5 @@ describe('after a full run, nothing secret is stored or logged in clear', () => 
         expect(text.includes(secret), `a secret appears in ${where}`).toBe(false);
       }
     }
-  });
+  }, 30_000);
 });

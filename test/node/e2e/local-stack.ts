@@ -66,7 +66,7 @@ export async function startLocalStack(): Promise<LocalStack> {
   const stop = async () => {
     await Promise.all(children.map((child) => stopGroup(child)));
     await fake.close();
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
   };
   try {
     await waitForHttp(`http://127.0.0.1:${relayPort}/healthz`, 30_000, children[0]);
