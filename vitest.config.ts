@@ -2,8 +2,9 @@ import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin';
 import { defineConfig } from 'vitest/config';
 import './test/support/fake-codex-global-setup.ts';
 
-// Two projects: Worker code inside workerd (real D1, real Durable Objects), and the
-// relay, scripts and end-to-end tests in Node. `npm test` runs both.
+// Three projects: Worker code inside workerd (real D1, real Durable Objects); the relay and
+// scripts in Node; end-to-end runs of the local stack (wrangler dev + relay + fake backend).
+// `npm test` runs them all.
 export default defineConfig({
   test: {
     projects: [
@@ -33,6 +34,17 @@ export default defineConfig({
       },
       {
         test: { name: 'node', environment: 'node', include: ['test/node/**/*.test.ts'] },
+      },
+      {
+        // Each file starts its own wrangler dev; one at a time keeps a 2-core machine responsive.
+        test: {
+          name: 'e2e',
+          environment: 'node',
+          include: ['test/e2e/**/*.test.ts'],
+          fileParallelism: false,
+          hookTimeout: 180_000,
+          testTimeout: 60_000,
+        },
       },
     ],
   },

@@ -7,10 +7,10 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startFakeCodex, type FakeCodex } from '../../support/fake-codex/index.ts';
-import { freshDevVars, readDevVars, type DevVars } from '../../../scripts/lib/dev-vars.ts';
-import { D1_DATABASE_NAME, applyLocalMigrations, startRelayProcess, startWorkerProcess } from '../../../scripts/lib/local-stack.ts';
-import { freePort, run, stopGroup, waitForHttp } from '../../../scripts/lib/processes.ts';
+import { startFakeCodex, type FakeCodex } from '../support/fake-codex/index.ts';
+import { freshDevVars, readDevVars, type DevVars } from '../../scripts/lib/dev-vars.ts';
+import { D1_DATABASE_NAME, applyLocalMigrations, startRelayProcess, startWorkerProcess } from '../../scripts/lib/local-stack.ts';
+import { freePort, run, stopGroup, waitForHttp } from '../../scripts/lib/processes.ts';
 
 export interface LocalStack {
   workerUrl: string;

@@ -6,7 +6,7 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CreatedFamily } from '../../support/fake-codex/index.ts';
+import type { CreatedFamily } from '../support/fake-codex/index.ts';
 import { startLocalStack, type LocalStack } from './local-stack.ts';
 
 let stack: LocalStack;
