@@ -7,6 +7,7 @@ import { normalizeResponsesRequest } from '../../worker/responses-request.ts';
 import type { SseEvent } from '../../worker/sse.ts';
 import type { ResponseStep } from '../support/fake-codex/types.ts';
 import { seedUser } from './helpers/seed-user.ts';
+import { rejection } from './helpers/rejection.ts';
 
 function modelRequest(userId: string, extra: Partial<ModelRequest> = {}): ModelRequest & { pending: Promise<unknown>[] } {
   const pending: Promise<unknown>[] = [];
@@ -24,16 +25,6 @@ async function scripted(steps: ResponseStep[]) {
   const user = await seedUser();
   await user.fake.scriptResponses(user.accountId, steps);
   return user;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ApiError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof ApiError) return err;
-    throw err;
-  }
-  throw new Error('expected a rejection');
 }
 
 async function drain(stream: ReadableStream<SseEvent>): Promise<SseEvent[]> {

@@ -3,6 +3,7 @@ import { ApiError } from '../../worker/errors.ts';
 import { collectResponse, responsesSseStream } from '../../worker/responses-stream.ts';
 import { parseSseStream, type SseEvent } from '../../worker/sse.ts';
 import { CALL_A, CALL_B, EVENTS, MESSAGE_ITEM, MESSAGE_TEXT, REASONING_ITEM, USAGE } from './fixtures/codex-stream.ts';
+import { rejection } from './helpers/rejection.ts';
 
 /** Hands the events out one read at a time, then ends (or fails, like a dropped connection). */
 function eventsOf(list: Array<Record<string, unknown>>, tail?: Error): ReadableStream<SseEvent> {
@@ -21,16 +22,6 @@ function eventsOf(list: Array<Record<string, unknown>>, tail?: Error): ReadableS
 }
 
 const withoutTerminal = EVENTS.filter((e) => e.type !== 'response.completed');
-
-async function rejection(promise: Promise<unknown>): Promise<ApiError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof ApiError) return err;
-    throw err;
-  }
-  throw new Error('expected a rejection');
-}
 
 async function framesOf(stream: ReadableStream<Uint8Array>): Promise<SseEvent[]> {
   const events: SseEvent[] = [];
