@@ -7,7 +7,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline, type Readable } from 'node:stream';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Dispatcher } from 'undici';
+import { AuthFailureLimiter } from './auth-failures.ts';
 import type { RelayConfig } from './config.ts';
+import { RELAY_HEALTH_PATH, RELAY_VIA } from './contract.ts';
 import { relayError, type RelayErrorCode } from './errors.ts';
 import { downstreamResponseHeaders, RELAY_TOKEN_HEADER, upstreamRequestHeaders } from './headers.ts';
 import { RELAY_ROUTES, resolveRoute, type UpstreamBases } from './routes.ts';
@@ -42,8 +44,14 @@ export function buildRelay(config: RelayConfig, opts: RelayOptions = {}): Fastif
     },
     logController: new LogController({ disableRequestLogging: true }),
     exposeHeadRoutes: false,
-    // Fastify disables Node's own request timeout by default; the relay wants one.
+    // Fastify disables Node's own request timeout by default; the relay wants one. Node ignores it while
+    // its headers timeout (60 s) is the longer of the two, and only checks every
+    // `connectionsCheckingInterval` (30 s by default), so both are set to match.
     requestTimeout: config.requestTimeoutMs,
+    http: {
+      headersTimeout: Math.min(60_000, config.requestTimeoutMs),
+      connectionsCheckingInterval: Math.min(1_000, config.requestTimeoutMs),
+    },
     // Answered by our own onRequest hook instead, in the relay's error shape.
     return503OnClosing: false,
     frameworkErrors: (_error, request, reply) => {
@@ -56,6 +64,7 @@ export function buildRelay(config: RelayConfig, opts: RelayOptions = {}): Fastif
   const dispatcher = opts.dispatcher ?? createUpstreamAgent(config);
   const bases: UpstreamBases = { codexBackend: config.codexBackendUrl, openaiAuth: config.openaiAuthUrl };
   const tokenDigest = config.relayToken === undefined ? undefined : sha256(config.relayToken);
+  const authFailures = new AuthFailureLimiter({ limit: config.authFailureLimit, windowMs: config.authFailureWindowMs });
   const metrics = new WeakMap<IncomingMessage, RequestMetrics>();
   let inFlight = 0;
   let closing = false;
@@ -93,8 +102,25 @@ export function buildRelay(config: RelayConfig, opts: RelayOptions = {}): Fastif
     const label = request.is404 ? 'unmatched' : `${request.method} ${request.routeOptions.url}`;
     trackRequest(request.raw, reply.raw, request.log, label);
     if (closing) return sendError(reply, 'relay_shutting_down', { close: true });
-    if (!request.is404 && request.routeOptions.url === '/healthz') return;
-    if (!tokenAccepted(request.headers[RELAY_TOKEN_HEADER])) return sendError(reply, 'invalid_relay_token');
+    // RFC 9112 §3.2: two Host headers make a request ambiguous, a classic smuggling vector.
+    if (countHeader(request.raw.rawHeaders, 'host') > 1) return sendError(reply, 'invalid_request', { close: true });
+    if (!request.is404 && request.routeOptions.url === RELAY_HEALTH_PATH) return;
+    if (tokenDigest === undefined) return; // loopback dev without a token (config.ts enforces this)
+    const client = clientKey(request);
+    const wait = authFailures.retryAfterSeconds(client);
+    if (wait > 0) return sendError(reply, 'too_many_auth_failures', { retryAfterSeconds: wait });
+    const presented = request.headers[RELAY_TOKEN_HEADER];
+    if (tokenAccepted(presented)) return;
+    // A missing token is no guess (scanners, platform probes); only wrong ones use up the allowance.
+    if (presented !== undefined) authFailures.recordFailure(client);
+    return sendError(reply, 'invalid_relay_token');
+  });
+
+  // Every answer says it came through the relay, so the Worker can tell it from a platform's own error page.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    const via = reply.getHeader('via');
+    reply.header('via', typeof via === 'string' && via !== '' ? `${via}, ${RELAY_VIA}` : RELAY_VIA);
+    return payload;
   });
 
   app.addHook('preClose', async () => {
@@ -113,7 +139,7 @@ export function buildRelay(config: RelayConfig, opts: RelayOptions = {}): Fastif
     return sendError(reply, status >= 400 && status < 500 ? 'invalid_request' : 'internal_error');
   });
 
-  app.get('/healthz', async () => ({ ok: true }));
+  app.get(RELAY_HEALTH_PATH, async () => ({ ok: true }));
 
   for (const route of RELAY_ROUTES) {
     app.route({ method: route.method, url: route.path, handler: forward });
@@ -185,19 +211,36 @@ export function buildRelay(config: RelayConfig, opts: RelayOptions = {}): Fastif
   }
 
   function tokenAccepted(presented: string | string[] | undefined): boolean {
-    if (tokenDigest === undefined) return true; // loopback dev without a token (config.ts enforces this)
-    if (typeof presented !== 'string') return false;
+    if (tokenDigest === undefined || typeof presented !== 'string') return false;
     // Comparing fixed-length digests keeps the comparison constant-time and hides the token's length.
     return timingSafeEqual(sha256(presented), tokenDigest);
+  }
+
+  /** Who is guessing: the address the configured proxy header names, else the socket's peer. */
+  function clientKey(request: FastifyRequest): string {
+    const named = config.clientIpHeader === undefined ? undefined : request.headers[config.clientIpHeader];
+    const value = Array.isArray(named) ? named[0] : named;
+    const fromProxy = value?.split(',')[0]?.trim();
+    return fromProxy || (request.socket.remoteAddress ?? 'unknown');
   }
 
   return app;
 }
 
-function sendError(reply: FastifyReply, code: RelayErrorCode, opts: { close?: boolean } = {}): FastifyReply {
-  const { status, headers, body } = relayError(code);
+function sendError(
+  reply: FastifyReply,
+  code: RelayErrorCode,
+  opts: { close?: boolean; retryAfterSeconds?: number } = {},
+): FastifyReply {
+  const { status, headers, body } = relayError(code, opts);
   if (opts.close) reply.header('connection', 'close');
   return reply.code(status).headers(headers).type('application/json; charset=utf-8').send(body);
+}
+
+function countHeader(rawHeaders: string[], name: string): number {
+  let count = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]?.toLowerCase() === name) count++;
+  return count;
 }
 
 function sha256(value: string): Buffer {

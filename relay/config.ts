@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { RELAY_PORT } from './contract.ts';
 
 /** The relay's validated configuration (built from its environment by `loadRelayConfig`). */
 export type RelayConfig = {
@@ -25,6 +26,15 @@ export type RelayConfig = {
   maxConcurrentRequests: number;
   /** How long a SIGTERM waits for in-flight streams before closing them. */
   shutdownGraceMs: number;
+  /** Wrong X-Relay-Token values one client may present per window before it gets 429 for the rest of it. */
+  authFailureLimit: number;
+  authFailureWindowMs: number;
+  /**
+   * Lower-case header naming the caller's address, set by the proxy in front of the relay (Fly sets
+   * `fly-client-ip`); `undefined` keys clients by their socket address. Only name a header that
+   * proxy always overwrites, or callers could pick their own key.
+   */
+  clientIpHeader: string | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 };
 
@@ -34,6 +44,9 @@ export class RelayConfigError extends Error {
 }
 
 const MIB = 1024 * 1024;
+
+/** A relay reachable from the internet needs a token nobody can guess (`openssl rand -hex 32` gives 64). */
+const MIN_PUBLIC_TOKEN_LENGTH = 32;
 
 /** Absent and empty mean the same thing in an env file (`UPSTREAM_RELAY_TOKEN=`). */
 const optionalString = z
@@ -61,7 +74,7 @@ const booleanFlag = z.preprocess(
 
 const envSchema = z.object({
   HOST: z.preprocess(emptyToUndefined, z.string().default('127.0.0.1')),
-  PORT: z.preprocess(emptyToUndefined, z.coerce.number().int().min(0).max(65535).default(8788)),
+  PORT: z.preprocess(emptyToUndefined, z.coerce.number().int().min(0).max(65535).default(RELAY_PORT)),
   UPSTREAM_RELAY_TOKEN: optionalString,
   CODEX_BACKEND_URL: baseUrl('https://chatgpt.com/backend-api'),
   OPENAI_AUTH_URL: baseUrl('https://auth.openai.com'),
@@ -74,6 +87,16 @@ const envSchema = z.object({
   RELAY_REQUEST_TIMEOUT_MS: positiveInt(120_000),
   RELAY_MAX_CONCURRENT_REQUESTS: positiveInt(256),
   RELAY_SHUTDOWN_GRACE_MS: positiveInt(30_000),
+  RELAY_AUTH_FAILURE_LIMIT: positiveInt(10),
+  RELAY_AUTH_FAILURE_WINDOW_MS: positiveInt(60_000),
+  RELAY_CLIENT_IP_HEADER: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .regex(/^[A-Za-z0-9-]+$/, 'must be a header name')
+      .transform((name) => name.toLowerCase())
+      .optional(),
+  ),
   LOG_LEVEL: z.preprocess(
     emptyToUndefined,
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -98,6 +121,13 @@ export function loadRelayConfig(env: Record<string, string | undefined> = proces
         'or set RELAY_ALLOW_INSECURE=true if something else protects this address.',
     );
   }
+  const token = e.UPSTREAM_RELAY_TOKEN;
+  if (!isLoopbackHost(e.HOST) && token !== undefined && token.length < MIN_PUBLIC_TOKEN_LENGTH && !e.RELAY_ALLOW_INSECURE) {
+    throw new RelayConfigError(
+      `Refusing to listen on non-loopback HOST=${e.HOST} with an UPSTREAM_RELAY_TOKEN shorter than ` +
+        `${MIN_PUBLIC_TOKEN_LENGTH} characters: it could be guessed. \`openssl rand -hex 32\` makes a good one.`,
+    );
+  }
   return {
     host: e.HOST,
     port: e.PORT,
@@ -112,6 +142,9 @@ export function loadRelayConfig(env: Record<string, string | undefined> = proces
     requestTimeoutMs: e.RELAY_REQUEST_TIMEOUT_MS,
     maxConcurrentRequests: e.RELAY_MAX_CONCURRENT_REQUESTS,
     shutdownGraceMs: e.RELAY_SHUTDOWN_GRACE_MS,
+    authFailureLimit: e.RELAY_AUTH_FAILURE_LIMIT,
+    authFailureWindowMs: e.RELAY_AUTH_FAILURE_WINDOW_MS,
+    clientIpHeader: e.RELAY_CLIENT_IP_HEADER,
     logLevel: e.LOG_LEVEL,
   };
 }

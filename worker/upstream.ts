@@ -2,7 +2,7 @@
  * The one place that knows upstream URLs, the Codex client headers, and which path
  * (container relay, external relay, loopback relay, or direct) upstream traffic takes.
  */
-import { getRandom } from '@cloudflare/containers';
+import { CONTAINER_POOL_SIZE } from '../relay/contract.ts';
 import { RELAY_ERROR_HEADER, type RelayErrorCode } from '../relay/errors.ts';
 import { ApiError } from './errors.ts';
 import { checkRelayUrl, type RelayUrlCheck } from './relay-url.ts';
@@ -13,8 +13,13 @@ export const CODEX_CLIENT_VERSION = '0.99.0';
 export const CODEX_ORIGINATOR = 'codex_cli_rs';
 const CODEX_USER_AGENT = `${CODEX_ORIGINATOR}/${CODEX_CLIENT_VERSION} (Linux 6.8.0; x86_64) usemysub`;
 
-/** Relay instances the container path spreads requests over (see README, "Egress"). */
-export const CONTAINER_POOL_SIZE = 3;
+
+/** Relay answers that mean "this instance cannot take it now, another one may". */
+const FAILOVER_CODES: ReadonlySet<string> = new Set<RelayErrorCode>([
+  'relay_unavailable',
+  'relay_shutting_down',
+  'relay_overloaded',
+]);
 
 export type UpstreamRoute = 'responses' | 'models' | 'usage' | 'oauth_token';
 
@@ -110,9 +115,47 @@ async function sendUpstream(env: Env, route: UpstreamRoute, init: UpstreamInit):
   if (env.UPSTREAM_RELAY_TOKEN) headers.set('X-Relay-Token', env.UPSTREAM_RELAY_TOKEN);
   if (egress.kind === 'relay') return fetch(egress.origin + relayPath + search, requestInit);
 
-  // The container's hostname is ignored: the Container class forwards to its own port.
-  const relay = await getRandom(env.CODEX_RELAY, CONTAINER_POOL_SIZE);
-  return relay.fetch(new Request(`http://codex-relay${relayPath}${search}`, requestInit));
+  // The hostname is ignored: the Container class forwards to the relay's port.
+  const url = `http://codex-relay${relayPath}${search}`;
+  const slots = containerSlots(headers.get('ChatGPT-Account-ID'), CONTAINER_POOL_SIZE);
+  // A streamed body can be sent once only; the callers' string bodies can be sent again.
+  const replayable = init.body === undefined || init.body === null || typeof init.body === 'string';
+  const attempts = replayable ? slots : slots.slice(0, 1);
+  for (let i = 0; ; i++) {
+    const last = i === attempts.length - 1;
+    const relay = env.CODEX_RELAY.getByName(containerInstanceName(attempts[i]!));
+    try {
+      const response = await relay.fetch(new Request(url, requestInit));
+      if (last || !FAILOVER_CODES.has(response.headers.get(RELAY_ERROR_HEADER) ?? '')) return response;
+      await response.body?.cancel();
+    } catch (error) {
+      if (last || init.signal?.aborted) throw error;
+    }
+  }
+}
+
+/**
+ * The pool slots that may serve a request, in order: the first, then one failover. A ChatGPT
+ * account always starts at the same slot, so one user's traffic keeps one instance warm and
+ * leaves from one place; requests without an account (OAuth token calls) start anywhere.
+ */
+export function containerSlots(accountId: string | null, poolSize: number): number[] {
+  const first = accountId ? fnv1a(accountId) % poolSize : Math.floor(Math.random() * poolSize);
+  return poolSize > 1 ? [first, (first + 1) % poolSize] : [first];
+}
+
+export function containerInstanceName(slot: number): string {
+  return `codex-relay-${slot}`;
+}
+
+/** 32-bit FNV-1a: a cheap, stable spread of account ids over the pool (not a security boundary). */
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
 }
 
 /** The headers the Codex backend expects on model, models and usage requests. */
@@ -143,6 +186,7 @@ export function relayFailure(code: string, retryAfter: string | null): ApiError 
     case 'upstream_timeout':
       return new ApiError('upstream_timeout', 'The Codex backend did not answer in time. Please try again.', { detail });
     case 'invalid_relay_token':
+    case 'too_many_auth_failures':
       return new ApiError('upstream_error', 'The Codex backend could not be reached. Please try again later.', {
         detail: `${detail}: UPSTREAM_RELAY_TOKEN differs between the Worker and the relay`,
       });

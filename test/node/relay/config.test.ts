@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { isLoopbackHost, loadRelayConfig, RelayConfigError } from '../../../relay/config.ts';
 
+const LONG_TOKEN = 'a'.repeat(32);
+
 describe('relay config', () => {
   it('uses the documented defaults on loopback without a token', () => {
     const config = loadRelayConfig({});
@@ -28,7 +30,12 @@ describe('relay config', () => {
   });
 
   it('starts on a public address once a token is set', () => {
-    expect(loadRelayConfig({ HOST: '0.0.0.0', UPSTREAM_RELAY_TOKEN: 's3cret' }).relayToken).toBe('s3cret');
+    expect(loadRelayConfig({ HOST: '0.0.0.0', UPSTREAM_RELAY_TOKEN: LONG_TOKEN }).relayToken).toBe(LONG_TOKEN);
+  });
+
+  it('refuses a guessable token on a public address, but not on loopback', () => {
+    expect(() => loadRelayConfig({ HOST: '0.0.0.0', UPSTREAM_RELAY_TOKEN: 's3cret' })).toThrow(/shorter than 32/);
+    expect(loadRelayConfig({ HOST: '127.0.0.1', UPSTREAM_RELAY_TOKEN: 's3cret' }).relayToken).toBe('s3cret');
   });
 
   it('starts on a public address without a token only with RELAY_ALLOW_INSECURE=true', () => {
@@ -67,6 +74,9 @@ describe('relay config', () => {
       RELAY_REQUEST_TIMEOUT_MS: '3500',
       RELAY_MAX_CONCURRENT_REQUESTS: '5',
       RELAY_SHUTDOWN_GRACE_MS: '4000',
+      RELAY_AUTH_FAILURE_LIMIT: '3',
+      RELAY_AUTH_FAILURE_WINDOW_MS: '5000',
+      RELAY_CLIENT_IP_HEADER: 'Fly-Client-IP',
     });
     expect(config).toMatchObject({
       bodyLimitBytes: 2048,
@@ -76,6 +86,14 @@ describe('relay config', () => {
       requestTimeoutMs: 3500,
       maxConcurrentRequests: 5,
       shutdownGraceMs: 4000,
+      authFailureLimit: 3,
+      authFailureWindowMs: 5000,
+      clientIpHeader: 'fly-client-ip',
     });
+  });
+
+  it('keys clients by socket address unless a proxy header is named, and refuses a malformed name', () => {
+    expect(loadRelayConfig({}).clientIpHeader).toBeUndefined();
+    expect(() => loadRelayConfig({ RELAY_CLIENT_IP_HEADER: 'x-ip: evil' })).toThrow(/RELAY_CLIENT_IP_HEADER/);
   });
 });

@@ -105,10 +105,50 @@ describe('relay server entrypoint', { timeout: 30_000 }, () => {
 
       child.proc.kill('SIGTERM');
       await child.waitFor(/SIGTERM received/);
+      // While it drains, nothing new gets in: not even a health check (so load balancers move on).
+      await expect(fetch(`${url}/healthz`)).rejects.toThrow();
       release.resolve(); // only now may the upstream finish: the relay must still be carrying the stream
       await ended;
       expect(text).toContain('response.completed');
       expect(await child.exited).toBe(0);
+    } finally {
+      await upstream.close();
+    }
+  });
+
+  it('cuts streams still running when the grace period ends, then exits', async () => {
+    const upstream = await new RecordingUpstream().start();
+    const upstreamClosed = signal();
+    upstream.handle = (_req, res) => {
+      res.on('close', () => upstreamClosed.resolve());
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('event: response.created\ndata: {}\n\n'); // and never more
+    };
+    try {
+      const child = startServer({
+        PORT: '0',
+        HOST: '127.0.0.1',
+        UPSTREAM_RELAY_TOKEN: RELAY_TOKEN,
+        CODEX_BACKEND_URL: `${upstream.url}/backend-api`,
+        OPENAI_AUTH_URL: upstream.url,
+        RELAY_SHUTDOWN_GRACE_MS: '300',
+      });
+      const [, url] = await child.waitFor(LISTENING);
+      const req = request(`${url}/backend-api/codex/models`, { headers: { 'x-relay-token': RELAY_TOKEN } });
+      req.end();
+      const res = (await nextEvent(req, 'response')) as IncomingMessage;
+      const outcome = new Promise<string>((resolve) => {
+        res.on('end', () => resolve('clean end'));
+        res.on('error', () => resolve('cut'));
+        res.on('aborted', () => resolve('cut'));
+      });
+      res.resume();
+
+      child.proc.kill('SIGTERM');
+      expect(await outcome).toBe('cut');
+      await upstreamClosed.promise;
+      expect(await child.exited).toBe(0);
+      expect(child.stderr()).toMatch(/grace period over/);
     } finally {
       await upstream.close();
     }
