@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { requireProxyKey, type AuthVariables } from './auth.ts';
 import { toApiError, ApiError } from './errors.ts';
 import { openAiCompatibleApp, openAiCors } from './openai-compatible.ts';
+import { notFoundPage, webApp } from './web/app.tsx';
 export { AuthBroker } from './auth-broker.ts';
 export { CodexRelay } from './codex-relay.ts';
 
@@ -12,6 +13,8 @@ for (const path of ['/v1/*', '/chat/completions', '/responses', '/models', '/mod
 app.get('/healthz', (c) => c.json({ ok: true }));
 app.route('/v1', openAiCompatibleApp);
 app.route('/', openAiCompatibleApp);
+// The web pages (sign-in, onboarding, dashboard) answer their own errors with HTML pages.
+app.route('/', webApp);
 
 // The one error handler: every failure leaves in the OpenAI error shape; the internal detail
 // (never a secret) goes to the logs only.
@@ -30,6 +33,6 @@ app.notFound((c) => {
   if (c.req.path === '/v1' || c.req.path.startsWith('/v1/')) {
     return new ApiError('not_found', `Unknown path: ${c.req.method} ${c.req.path}`).toResponse();
   }
-  return c.text('Not found', 404);
+  return notFoundPage(c);
 });
 export default app;

@@ -1,14 +1,38 @@
 /**
- * Client for the ChatGPT OAuth token endpoint (CODEX-PROTOCOL §2): refresh and code exchange.
- * Transport goes through upstreamFetch (relay selection lives there). No token value is ever
- * put in a result's message, an error, or a log line.
+ * ChatGPT OAuth (CODEX-PROTOCOL §2): the authorize URL the onboarding page links to, and the
+ * token endpoint client (refresh and code exchange). Token calls go through upstreamFetch
+ * (relay selection lives there). No token value is ever put in a result's message, an error,
+ * or a log line.
  */
-import { upstreamFetch } from './upstream.ts';
+import { CODEX_ORIGINATOR, OPENAI_AUTH_URL, upstreamFetch } from './upstream.ts';
 
 /** The Codex CLI's public OAuth client. */
 export const OAUTH_CLIENT_ID = 'app_EMoamEEZ73f0CkXaXp7hrann';
 /** The redirect URI registered for that client (the CLI's local callback server). */
 export const OAUTH_REDIRECT_URI = 'http://localhost:1455/auth/callback';
+/** What the Codex CLI asks for; `offline_access` is what yields a refresh token. */
+const OAUTH_SCOPE = 'openid profile email offline_access';
+
+/**
+ * The browser sign-in URL for a PKCE (S256) authorization, with the parameters the Codex CLI
+ * sends. The answer lands on OAUTH_REDIRECT_URI with `code` and this `state`.
+ */
+export function buildAuthorizeUrl(params: { state: string; codeChallenge: string }): string {
+  const query = new URLSearchParams({
+    response_type: 'code',
+    client_id: OAUTH_CLIENT_ID,
+    redirect_uri: OAUTH_REDIRECT_URI,
+    scope: OAUTH_SCOPE,
+    code_challenge: params.codeChallenge,
+    code_challenge_method: 'S256',
+    id_token_add_organizations: 'true',
+    codex_cli_simplified_flow: 'true',
+    state: params.state,
+    originator: CODEX_ORIGINATOR,
+  });
+  // %20 rather than `+` for the spaces in `scope`: every OAuth server reads it the same way.
+  return `${OPENAI_AUTH_URL}/oauth/authorize?${query.toString().replaceAll('+', '%20')}`;
+}
 
 /** Codes after which the refresh token is dead: the user must sign in again. */
 const PERMANENT_CODES = new Set([

@@ -1,0 +1,194 @@
+/**
+ * The whole web flow in a real browser (Debian's Chromium through playwright-core, never a
+ * downloaded browser) against the local stack and the fake Codex backend: sign in by magic
+ * link, connect ChatGPT with a pasted callback address, create a key, use it with the openai
+ * SDK, revoke it, and see it refused. Screenshots of every page go to test-artifacts/; the
+ * three README screenshots to docs/screenshots/.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { D1_DATABASE_NAME } from '../../scripts/lib/local-stack.ts';
+import { PROJECT_ROOT, run } from '../../scripts/lib/processes.ts';
+import { startLocalStack, type LocalStack } from './local-stack.ts';
+
+const ARTIFACTS = join(PROJECT_ROOT, 'test-artifacts', 'browser-flow');
+const README_SHOTS = join(PROJECT_ROOT, 'docs', 'screenshots');
+const REDIRECT_URI = 'http://localhost:1455/auth/callback';
+
+let stack: LocalStack;
+let browser: Browser;
+let page: Page;
+/** Console errors and uncaught exceptions in the pages (CSP violations show up here too). */
+const pageProblems: string[] = [];
+
+async function shot(name: string, readme?: string): Promise<void> {
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+  if (readme) {
+    // The README copy hides the one secret a page can show.
+    await page.screenshot({ path: join(README_SHOTS, `${readme}.png`), fullPage: true, mask: [page.locator('#new-key-value')] });
+  }
+}
+
+beforeAll(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  mkdirSync(README_SHOTS, { recursive: true });
+  stack = await startLocalStack();
+  // launch() gives every run a fresh, throwaway user-data directory.
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+  const context = await browser.newContext({ viewport: { width: 1100, height: 800 }, colorScheme: 'light', locale: 'en-US', timezoneId: 'UTC' });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: stack.workerUrl });
+  page = await context.newPage();
+  page.on('console', (message) => {
+    if (message.type() === 'error') pageProblems.push(message.text());
+  });
+  page.on('pageerror', (error) => pageProblems.push(error.message));
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await stack?.stop();
+}, 30_000);
+
+/** Every row of the web tables and the foundation's, as JSON text. */
+async function dumpAllTables(): Promise<string> {
+  const tables = ['users', 'api_keys', 'codex_tokens', 'magic_links', 'sessions', 'oauth_states', 'rate_limits'];
+  const { stdout } = await run('npx', ['wrangler', 'd1', 'execute', D1_DATABASE_NAME, '--local', '--persist-to', stack.persistTo,
+    '--json', '--command', tables.map((table) => `SELECT '${table}' AS tbl, * FROM ${table}`).join('; ')]);
+  return stdout;
+}
+
+describe('a new user in a real browser', () => {
+  const email = `browser-${Date.now()}@example.com`;
+  let apiKey = '';
+  let magicToken = '';
+  let oauthState = '';
+  let family = '';
+
+  it('asks for a sign-in link with the keyboard alone', async () => {
+    await page.goto(`${stack.workerUrl}/login`);
+    await expect(page.title()).resolves.toBe('Sign in · UseMySub');
+    await shot('01-login', 'login');
+    // The email field has focus on arrival; Tab reaches the button, which shows a focus ring.
+    // (Browser-side expressions are strings: the Node project's types have no DOM.)
+    await expect(page.evaluate('document.activeElement && document.activeElement.id')).resolves.toBe('email');
+    await page.keyboard.type(email);
+    await page.keyboard.press('Tab');
+    const ring = await page.evaluate('getComputedStyle(document.activeElement).outlineStyle');
+    expect(ring).not.toBe('none');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(`${stack.workerUrl}/login`);
+    await expect(page.locator('h1').textContent()).resolves.toBe('Check your inbox');
+    await shot('02-check-inbox');
+  });
+
+  it('signs in with the link and lands on onboarding', async () => {
+    magicToken = new URL((await page.getAttribute('#dev-magic-link', 'href')) ?? '').searchParams.get('token') ?? '';
+    await page.click('#dev-magic-link');
+    await expect(page.locator('h1').textContent()).resolves.toBe(`Sign in as ${email}`);
+    await shot('03-confirm-sign-in');
+    await page.click('button:has-text("Continue")');
+    await page.waitForURL(`${stack.workerUrl}/onboarding`);
+    await expect(page.locator('h1').textContent()).resolves.toBe('Connect your ChatGPT account');
+    await shot('04-onboarding', 'onboarding');
+  });
+
+  it('connects ChatGPT by pasting the address the ChatGPT sign-in lands on', async () => {
+    const authorize = new URL((await page.getAttribute('#authorize-link', 'href')) ?? '');
+    expect(authorize.searchParams.get('redirect_uri')).toBe(REDIRECT_URI);
+    const code = stack.fake.state.createAuthorizationCode({
+      codeChallenge: authorize.searchParams.get('code_challenge') ?? '',
+      redirectUri: REDIRECT_URI,
+      planType: 'plus',
+      email: 'me@chatgpt.example',
+    });
+    family = code.family;
+    oauthState = authorize.searchParams.get('state') ?? '';
+    await page.fill('#callback_url', `${REDIRECT_URI}?code=${code.code}&scope=openid&state=${authorize.searchParams.get('state')}`);
+    await page.click('button:has-text("Connect")');
+    await page.waitForURL(`${stack.workerUrl}/dashboard?notice=connected`);
+    await expect(page.locator('.badge-ok').textContent()).resolves.toBe('Connected');
+    await expect(page.locator('.facts').textContent()).resolves.toContain('me@chatgpt.example');
+  });
+
+  it('creates a key, shown once with a working copy button', async () => {
+    await page.fill('#key_name', 'My laptop');
+    await page.click('button:has-text("Create key")');
+    apiKey = (await page.textContent('#new-key-value')) ?? '';
+    expect(apiKey).toMatch(/^cpk_[A-Za-z0-9]{49}$/);
+    await page.click('button[data-copy="new-key-value"]');
+    await expect(page.evaluate('navigator.clipboard.readText()')).resolves.toBe(apiKey);
+    await shot('05-dashboard-new-key');
+  });
+
+  it('uses the key with the official openai SDK, and the dashboard then shows usage', async () => {
+    const client = new OpenAI({ apiKey, baseURL: `${stack.workerUrl}/v1`, maxRetries: 0 });
+    const response = await client.responses.create({ model: 'gpt-5.5', input: 'from the browser test' });
+    expect(response.output_text).toBe('Hello from fake Codex: from the browser test');
+
+    await page.goto(`${stack.workerUrl}/dashboard`);
+    expect(await page.content()).not.toContain(apiKey);
+    await expect(page.locator('#usage-heading + .meter').textContent()).resolves.toContain('12% used');
+    await expect(page.locator('table.keys tbody tr').count()).resolves.toBe(1);
+    await shot('06-dashboard', 'dashboard');
+  });
+
+  it('fits a phone screen without sideways scrolling', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    for (const path of ['/dashboard', '/onboarding']) {
+      await page.goto(`${stack.workerUrl}${path}`);
+      await expect(page.evaluate('document.documentElement.scrollWidth')).resolves.toBeLessThanOrEqual(390);
+      await shot(`06b-phone${path.replace('/', '-')}`);
+    }
+    await page.setViewportSize({ width: 1100, height: 800 });
+    await page.goto(`${stack.workerUrl}/dashboard`);
+  });
+
+  it('revokes the key after confirming, and the SDK then gets 401', async () => {
+    await page.click('a:has-text("Revoke")');
+    await expect(page.locator('h1').textContent()).resolves.toBe('Revoke “My laptop”?');
+    await shot('07-revoke-confirm');
+    await page.click('button:has-text("Revoke key")');
+    await page.waitForURL(`${stack.workerUrl}/dashboard?notice=key_revoked`);
+    await expect(page.locator('table.keys').count()).resolves.toBe(0);
+    await shot('08-dashboard-revoked');
+
+    const client = new OpenAI({ apiKey, baseURL: `${stack.workerUrl}/v1`, maxRetries: 0 });
+    const error = await client.models.list().then(() => null, (err: unknown) => err);
+    expect(error).toBeInstanceOf(OpenAI.AuthenticationError);
+  });
+
+  it('signs out', async () => {
+    await page.click('button:has-text("Sign out")');
+    await page.waitForURL(`${stack.workerUrl}/login?notice=signed_out`);
+    await page.goto(`${stack.workerUrl}/dashboard`);
+    expect(new URL(page.url()).pathname).toBe('/login');
+  });
+
+  it('saw no script error or blocked resource on any page', () => {
+    expect(pageProblems).toEqual([]);
+  });
+
+  it('left no key, session id, token or link secret in clear in D1 or the logs', async () => {
+    const info = stack.fake.state.family(family);
+    const accessTokens = stack.fake.state.requests(info.accountId)
+      .map((request) => request.headers.authorization?.replace(/^Bearer /, ''))
+      .filter((token): token is string => Boolean(token));
+    const sessionIds = (await page.context().cookies()).filter((c) => c.name.includes('session')).map((c) => c.value);
+    const secrets = [apiKey, info.currentRefreshToken, ...accessTokens, ...sessionIds];
+    expect(secrets.every((secret) => secret.length >= 20)).toBe(true);
+    const rows = await dumpAllTables();
+    expect(rows).toContain(email);
+    for (const secret of [...secrets, magicToken, oauthState]) {
+      expect(rows.includes(secret), 'a secret appears in D1').toBe(false);
+    }
+    // The sign-in link's token does appear in wrangler's request log (it is a URL); it is spent by now.
+    for (const secret of secrets) expect(stack.logs().includes(secret), 'a secret appears in the logs').toBe(false);
+  }, 60_000);
+});

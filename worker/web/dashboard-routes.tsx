@@ -1,0 +1,104 @@
+/** @jsxImportSource hono/jsx */
+/** /dashboard (keys, status, usage) and /account/delete. */
+import { Hono } from 'hono';
+import { deleteAccount } from '../db/accounts.ts';
+import { listApiKeys, revokeApiKey } from '../db/api-keys.ts';
+import { readCodexTokens } from '../db/codex-tokens.ts';
+import { normalizeEmail } from '../email.ts';
+import type { CreatedApiKey } from '../api-keys.ts';
+import type { WebContext, WebEnv } from './context.ts';
+import { createNamedKey, loadDashboard } from './dashboard.ts';
+import { member, render } from './middleware.ts';
+import { currentSession, dropSessionCookie } from './session.ts';
+import { appOrigin } from './settings.ts';
+import { DashboardPage, DeleteAccountPage, RevokeKeyPage, type DashboardNotice } from './views/dashboard.tsx';
+import { ErrorPage } from './views/error.tsx';
+
+export const dashboardRoutes = new Hono<WebEnv>();
+
+const NOTICES = new Set<string>(['connected', 'key_revoked', 'welcome']);
+
+function waitUntil(c: WebContext): (promise: Promise<unknown>) => void {
+  return (promise) => {
+    try {
+      c.executionCtx.waitUntil(promise);
+    } catch {
+      // No execution context (app.request() in a unit test): the promise still runs.
+    }
+  };
+}
+
+async function showDashboard(
+  c: WebContext,
+  extra: { newKey?: CreatedApiKey; keyForm?: { name: string; error: string }; notice?: DashboardNotice } = {},
+  status: 200 | 400 = 200,
+): Promise<Response> {
+  const session = currentSession(c);
+  const data = await loadDashboard(c.env, session.userId, Date.now(), waitUntil(c));
+  return render(c, <DashboardPage session={session} csrfToken={c.get('csrfToken')} origin={appOrigin(c.env)} {...data} {...extra} />, status);
+}
+
+dashboardRoutes.get('/dashboard', member, (c) => {
+  const notice = c.req.query('notice');
+  return showDashboard(c, notice && NOTICES.has(notice) ? { notice: notice as DashboardNotice } : {});
+});
+
+/** The new key is rendered in this response only (never stored, never redirected through a URL). */
+dashboardRoutes.post('/dashboard/keys', member, async (c) => {
+  const form = await c.req.parseBody();
+  const name = typeof form.name === 'string' ? form.name : '';
+  const created = await createNamedKey(c.env, currentSession(c).userId, name, Date.now());
+  if (!created.ok) return showDashboard(c, { keyForm: { name: name.slice(0, 200), error: created.error } }, 400);
+  console.log(JSON.stringify({ event: 'api_key_created', userId: currentSession(c).userId, keyId: created.key.id }));
+  return showDashboard(c, { newKey: created.key });
+});
+
+async function ownKey(c: WebContext, keyId: string) {
+  const keys = await listApiKeys(c.env.DB, currentSession(c).userId);
+  return keys.find((key) => key.id === keyId && key.revoked_at === null) ?? null;
+}
+
+function keyNotFound(c: WebContext): Promise<Response> {
+  return render(c, <ErrorPage session={c.get('session')} csrfToken={c.get('csrfToken')} title="Key not found"
+    message="This key does not exist, is not yours, or was already revoked." />, 404);
+}
+
+dashboardRoutes.get('/dashboard/keys/:id/revoke', member, async (c) => {
+  const apiKey = await ownKey(c, c.req.param('id'));
+  if (!apiKey) return keyNotFound(c);
+  return render(c, <RevokeKeyPage session={currentSession(c)} csrfToken={c.get('csrfToken')} apiKey={apiKey} />);
+});
+
+dashboardRoutes.post('/dashboard/keys/:id/revoke', member, async (c) => {
+  const userId = currentSession(c).userId;
+  const keyId = c.req.param('id');
+  if (!(await revokeApiKey(c.env.DB, userId, keyId, Date.now()))) return keyNotFound(c);
+  console.log(JSON.stringify({ event: 'api_key_revoked', userId, keyId }));
+  return c.redirect('/dashboard?notice=key_revoked', 303);
+});
+
+async function showDeletePage(c: WebContext, error?: string): Promise<Response> {
+  const session = currentSession(c);
+  const [keys, link] = await Promise.all([listApiKeys(c.env.DB, session.userId), readCodexTokens(c.env.DB, session.userId)]);
+  const keyCount = keys.filter((key) => key.revoked_at === null).length;
+  return render(c, <DeleteAccountPage session={session} csrfToken={c.get('csrfToken')} keyCount={keyCount} connected={link !== null} error={error} />,
+    error ? 400 : 200);
+}
+
+dashboardRoutes.get('/account/delete', member, (c) => showDeletePage(c));
+
+dashboardRoutes.post('/account/delete', member, async (c) => {
+  const session = currentSession(c);
+  const form = await c.req.parseBody();
+  const typed = typeof form.confirm_email === 'string' ? normalizeEmail(form.confirm_email) : '';
+  if (typed !== session.email) return showDeletePage(c, 'That is not the email address of this account.');
+  await deleteAccount(c.env.DB, session.userId, session.email);
+  try {
+    await c.env.AUTH_BROKER.getByName(session.userId).reset(session.userId);
+  } catch {
+    // The broker finds no row on its next read and serves nothing either way.
+  }
+  console.log(JSON.stringify({ event: 'account_deleted', userId: session.userId }));
+  dropSessionCookie(c);
+  return c.redirect('/login?notice=account_deleted', 303);
+});

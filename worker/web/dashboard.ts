@@ -1,0 +1,60 @@
+/** What the dashboard shows: the ChatGPT link, usage windows, and the user's proxy keys. */
+import { createApiKey, type CreatedApiKey } from '../api-keys.ts';
+import { listApiKeys, type ApiKeyRow } from '../db/api-keys.ts';
+import { readCodexTokens, type CodexTokenRow } from '../db/codex-tokens.ts';
+import type { RateLimitSnapshot } from '../rate-limits.ts';
+import { fetchUsage } from '../usage.ts';
+import { KEY_NAME_MAX_LENGTH, MAX_ACTIVE_KEYS } from './settings.ts';
+
+/** Figures younger than this are shown as they are; older ones are refreshed from the usage endpoint. */
+const USAGE_FRESH_MS = 5 * 60_000;
+
+export interface DashboardData {
+  link: CodexTokenRow | null;
+  usage: RateLimitSnapshot | null;
+  keys: ApiKeyRow[];
+}
+
+export async function loadDashboard(env: Env, userId: string, now: number, waitUntil: (p: Promise<unknown>) => void): Promise<DashboardData> {
+  const [link, keys] = await Promise.all([readCodexTokens(env.DB, userId), listApiKeys(env.DB, userId)]);
+  const usage = link?.status === 'active' ? await currentUsage(env, userId, now, waitUntil) : null;
+  return { link, usage, keys };
+}
+
+/**
+ * The latest usage: what the last model response reported, when recent; else a fresh read of
+ * the usage endpoint (remembered by the broker for next time); else whatever older figures exist.
+ */
+async function currentUsage(env: Env, userId: string, now: number, waitUntil: (p: Promise<unknown>) => void): Promise<RateLimitSnapshot | null> {
+  const broker = env.AUTH_BROKER.getByName(userId);
+  const recorded = await broker.getRateLimits(userId).catch(() => null);
+  if (recorded && now - recorded.capturedAt < USAGE_FRESH_MS) return recorded;
+  const fetched = await fetchUsage(env, userId, now);
+  if (!fetched) return recorded;
+  waitUntil(broker.recordRateLimits(userId, fetched).catch(() => undefined));
+  return fetched;
+}
+
+export type KeyNameCheck = { ok: true; name: string } | { ok: false; error: string };
+
+/** A key name as typed: trimmed, inner whitespace collapsed, 1 to 64 printable characters. */
+export function checkKeyName(raw: string): KeyNameCheck {
+  const name = raw.replace(/\s+/g, ' ').trim();
+  if (name === '') return { ok: false, error: 'Give the key a name, such as the app that will use it.' };
+  if (name.length > KEY_NAME_MAX_LENGTH) return { ok: false, error: `Use at most ${KEY_NAME_MAX_LENGTH} characters.` };
+  if (/\p{Cc}/u.test(name)) return { ok: false, error: 'Use letters, digits, spaces and punctuation only.' };
+  return { ok: true, name };
+}
+
+export type KeyCreation = { ok: true; key: CreatedApiKey } | { ok: false; error: string };
+
+/** Creates a named key, within the per-user limit of active keys. */
+export async function createNamedKey(env: Env, userId: string, rawName: string, now: number): Promise<KeyCreation> {
+  const name = checkKeyName(rawName);
+  if (!name.ok) return name;
+  const active = (await listApiKeys(env.DB, userId)).filter((key) => key.revoked_at === null).length;
+  if (active >= MAX_ACTIVE_KEYS) {
+    return { ok: false, error: `You have ${MAX_ACTIVE_KEYS} active keys, the most allowed. Revoke one you no longer use first.` };
+  }
+  return { ok: true, key: await createApiKey(env, userId, name.name, now) };
+}
