@@ -5,13 +5,17 @@
  */
 import { Hono } from 'hono';
 import { cors } from 'hono/cors';
+import type { Context } from 'hono';
 import type { AuthVariables } from './auth.ts';
+import { normalizeChatRequest, reasoningDisplaySetting } from './chat-request.ts';
+import { chatError, chatSseStream, collectChatCompletion } from './chat-response.ts';
 import { openModelStream } from './codex-client.ts';
 import { ApiError } from './errors.ts';
 import { describeModel, listModels } from './models.ts';
-import { normalizeResponsesRequest } from './responses-request.ts';
+import { conversationCacheKey } from './prompt-cache.ts';
+import { normalizeResponsesRequest, type UpstreamResponsesBody } from './responses-request.ts';
 import { collectResponse, responsesSseStream } from './responses-stream.ts';
-import { SSE_HEADERS } from './sse.ts';
+import { SSE_HEADERS, type SseEvent } from './sse.ts';
 
 /** Largest request body accepted (images arrive inline as data URLs). */
 export const MAX_REQUEST_BODY_BYTES = 20 * 1024 * 1024;
@@ -74,6 +78,34 @@ function logStreamError(err: ApiError): void {
   console.error(JSON.stringify({ event: 'stream_failed', code: err.code, status: err.status, detail: err.detail ?? null }));
 }
 
+function logIgnored(params: string[]): void {
+  if (params.length > 0) console.log(JSON.stringify({ event: 'params_ignored', params }));
+}
+
+/**
+ * Sends a translated request upstream for the caller. A client without a `prompt_cache_key` gets
+ * one derived from the conversation, so its turns share the backend's prompt cache.
+ */
+async function openUpstream(
+  c: Context<AppEnv>,
+  body: UpstreamResponsesBody,
+  clientCacheKey: string | null,
+): Promise<ReadableStream<SseEvent>> {
+  const userId = c.get('caller').userId;
+  const promptCacheKey = clientCacheKey ?? (await conversationCacheKey(userId, body));
+  return openModelStream(c.env, {
+    userId,
+    body: { ...body, prompt_cache_key: promptCacheKey },
+    promptCacheKey,
+    signal: c.req.raw.signal,
+    waitUntil: (promise) => c.executionCtx.waitUntil(promise),
+  });
+}
+
+function methodNotAllowed(method: string): never {
+  throw new ApiError('method_not_allowed', `${method} is not allowed on this path; use POST.`);
+}
+
 export const openAiCompatibleApp = new Hono<AppEnv>()
   .get('/models', (c) => c.json(listModels()))
   .get('/models/:id', (c) => {
@@ -85,23 +117,36 @@ export const openAiCompatibleApp = new Hono<AppEnv>()
     }
     return c.json(model);
   })
+  .post('/chat/completions', async (c) => {
+    const request = normalizeChatRequest(await readJsonBody(c.req.raw), {
+      reasoningDisplay: reasoningDisplaySetting(c.env),
+    });
+    logIgnored(request.ignored);
+    const events = await openUpstream(c, request.body, request.promptCacheKey).catch((err: unknown) => {
+      throw chatError(err);
+    });
+    const answer = {
+      id: `chatcmpl-${crypto.randomUUID().replaceAll('-', '')}`,
+      created: Math.floor(Date.now() / 1000),
+      model: request.model,
+      includeUsage: request.includeUsage,
+      reasoningDisplay: request.reasoningDisplay,
+      stop: request.stop,
+      legacyFunctions: request.legacyFunctions,
+    };
+    if (request.stream) {
+      return new Response(chatSseStream(events, { ...answer, onError: logStreamError }), { headers: SSE_HEADERS });
+    }
+    return c.json(await collectChatCompletion(events, answer));
+  })
+  .all('/chat/completions', (c) => methodNotAllowed(c.req.method))
   .post('/responses', async (c) => {
     const request = normalizeResponsesRequest(await readJsonBody(c.req.raw));
-    if (request.ignored.length > 0) {
-      console.log(JSON.stringify({ event: 'params_ignored', params: request.ignored }));
-    }
-    const events = await openModelStream(c.env, {
-      userId: c.get('caller').userId,
-      body: request.body,
-      promptCacheKey: request.promptCacheKey,
-      signal: c.req.raw.signal,
-      waitUntil: (promise) => c.executionCtx.waitUntil(promise),
-    });
+    logIgnored(request.ignored);
+    const events = await openUpstream(c, request.body, request.promptCacheKey);
     if (request.stream) {
       return new Response(responsesSseStream(events, { onError: logStreamError }), { headers: SSE_HEADERS });
     }
     return c.json(await collectResponse(events));
   })
-  .all('/responses', (c) => {
-    throw new ApiError('method_not_allowed', `${c.req.method} is not allowed on this path; use POST.`);
-  });
+  .all('/responses', (c) => methodNotAllowed(c.req.method));

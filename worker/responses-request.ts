@@ -5,12 +5,10 @@
  * Everything not mentioned here passes through untouched (tools, tool_choice, text, …).
  */
 import { z } from 'zod';
+import {
+  chooseEffort, DEFAULT_INSTRUCTIONS, ENCRYPTED_REASONING_INCLUDE, isObject, resolveServedModel, schemaError,
+} from './backend-rules.ts';
 import { ApiError } from './errors.ts';
-import { findModel, isReasoningEffort, resolveModel, type ReasoningEffort } from './models.ts';
-
-/** Used when a request brings no (or empty) instructions: the backend requires non-empty text. */
-export const DEFAULT_INSTRUCTIONS =
-  'You are a helpful assistant. Answer clearly and accurately, and follow the user’s instructions.';
 
 /**
  * Parameters the Codex backend refuses ("Unsupported parameter"), so they are dropped and the
@@ -34,8 +32,6 @@ export const REJECTED_PARAMETERS = [
 
 /** Parameters that cannot work without server-side storage (`store:false` is mandatory): 400. */
 export const STATEFUL_PARAMETERS = ['previous_response_id', 'conversation'] as const;
-
-export const ENCRYPTED_REASONING_INCLUDE = 'reasoning.encrypted_content';
 
 export type UpstreamResponsesBody = Record<string, unknown> & {
   model: string;
@@ -73,36 +69,6 @@ const requestSchema = z.looseObject({
   text: z.looseObject({}).nullish(),
 });
 
-/** `input[2].content` style, as OpenAI names nested params. */
-function paramName(path: readonly PropertyKey[]): string {
-  return path.reduce<string>(
-    (name, key) => (typeof key === 'number' ? `${name}[${key}]` : name ? `${name}.${String(key)}` : String(key)),
-    '',
-  );
-}
-
-function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
-  let value = root;
-  for (const key of path) {
-    if (typeof value !== 'object' || value === null) return undefined;
-    value = (value as Record<PropertyKey, unknown>)[key];
-  }
-  return value;
-}
-
-function schemaError(body: unknown, issue: z.core.$ZodIssue): ApiError {
-  const param = paramName(issue.path);
-  if (valueAt(body, issue.path) === undefined) {
-    return new ApiError('invalid_request', `Missing required parameter: '${param}'.`, { param });
-  }
-  const expected = issue.code === 'invalid_type' ? `expected ${issue.expected}` : issue.message;
-  return new ApiError('invalid_request', `Invalid value for '${param}': ${expected}.`, { param });
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function normalizeInput(input: unknown): unknown[] {
   if (input === undefined || input === null) {
     throw new ApiError('invalid_request', "Missing required parameter: 'input'.", { param: 'input' });
@@ -129,42 +95,16 @@ function normalizeInput(input: unknown): unknown[] {
   });
 }
 
-function chooseEffort(slug: string, aliasEffort: ReasoningEffort | null, requested: unknown): ReasoningEffort {
-  const model = findModel(slug);
-  if (!model) throw new Error(`model table has no row for ${slug}`);
-  // An alias is the user's explicit choice in tools that only offer a model picker, so it wins.
-  if (aliasEffort) return aliasEffort;
-  if (requested === undefined || requested === null) return model.defaultEffort;
-  if (!isReasoningEffort(requested) || !model.efforts.includes(requested)) {
-    throw new ApiError(
-      'invalid_request',
-      `Unsupported value for 'reasoning.effort' with model ${slug}: ${JSON.stringify(requested)}. ` +
-        `Supported values: ${model.efforts.join(', ')}.`,
-      { param: 'reasoning.effort' },
-    );
-  }
-  return requested;
-}
-
 /** Validates and normalizes a `/v1/responses` body; throws ApiError (400/404) naming the param. */
 export function normalizeResponsesRequest(raw: unknown): NormalizedResponsesRequest {
   if (!isObject(raw)) {
     throw new ApiError('invalid_request', 'The request body must be a JSON object.');
   }
   const parsed = requestSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    if (issue) throw schemaError(raw, issue);
-    throw new ApiError('invalid_request', 'The request body is not valid.');
-  }
+  if (!parsed.success) throw schemaError(raw, parsed.error.issues[0]);
   const req = parsed.data;
 
-  const resolved = resolveModel(req.model);
-  if (!resolved) {
-    throw new ApiError('model_not_found', `The model '${req.model}' does not exist or is not served here. See GET /v1/models.`, {
-      param: 'model',
-    });
-  }
+  const resolved = resolveServedModel(req.model);
   const input = normalizeInput(req.input);
 
   for (const name of STATEFUL_PARAMETERS) {
@@ -182,7 +122,7 @@ export function normalizeResponsesRequest(raw: unknown): NormalizedResponsesRequ
     });
   }
 
-  const effort = chooseEffort(resolved.slug, resolved.effort, req.reasoning?.effort);
+  const effort = chooseEffort(resolved.slug, resolved.effort, req.reasoning?.effort, 'reasoning.effort');
   const ignored: string[] = [];
   // OpenAI treats an explicit null as "not given"; the backend may not, so nulls are not forwarded.
   const rest: Record<string, unknown> = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== null));

@@ -2,12 +2,12 @@
  * What happens to the Codex event stream on its way back to a `/v1/responses` client:
  * (a) streamed through as SSE, event by event, ending with exactly one terminal event or one
  *     error event; (b) aggregated into the final response object for `stream:false`.
- * The aggregator is protocol-level (no Responses-API output format in it) so the Chat
- * Completions translator can reuse it together with sse.ts and upstream-errors.ts.
+ * Reading, truncation and cancellation are stream-pump.ts's job, shared with Chat Completions.
  */
 import type { ApiError } from './errors.ts';
-import { encodeSseFrame, SseFormatError, type SseEvent } from './sse.ts';
-import { mapStreamFailure, streamEndedEarlyError } from './upstream-errors.ts';
+import { encodeSseFrame, type SseEvent } from './sse.ts';
+import { drainEvents, pumpEvents } from './stream-pump.ts';
+import { mapStreamFailure } from './upstream-errors.ts';
 
 type Json = Record<string, unknown>;
 
@@ -196,12 +196,6 @@ export function outputText(output: Json[]): string {
   return texts.join('');
 }
 
-/** The error a broken read of the upstream stream means. */
-function readFailure(err: unknown): ApiError {
-  const what = err instanceof SseFormatError ? 'malformed event' : 'read failed';
-  return streamEndedEarlyError(`${what}: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
-}
-
 /**
  * The final SSE error frame: `{"error":{…}}` (what the OpenAI SDKs throw on) plus the
  * Responses API's own error-event fields (`type`, `code`, `message`, `param`).
@@ -218,54 +212,25 @@ export interface StreamOptions {
 }
 
 /**
- * Streams upstream events to a `/v1/responses` client as they arrive (pull-based: nothing is
- * buffered ahead of the client). Only RESPONSES_STREAM_EVENT_TYPES are forwarded. A failure — an
- * `error` event, `response.failed` (forwarded first), a broken or truncated stream — ends the
- * stream with one error frame. Cancelling (client gone) cancels the upstream read.
+ * Streams upstream events to a `/v1/responses` client as they arrive. Only
+ * RESPONSES_STREAM_EVENT_TYPES are forwarded. A failure — an `error` event, `response.failed`
+ * (forwarded first), a broken or truncated stream — ends the stream with one error frame.
  */
 export function responsesSseStream(events: ReadableStream<SseEvent>, options: StreamOptions = {}): ReadableStream<Uint8Array> {
   const now = options.now ?? Date.now;
-  const reader = events.getReader();
   const aggregator = new ResponseAggregator();
-  // Set when the client went away: a read still in flight then ends quietly (nobody to tell).
-  let cancelled = false;
-
-  const finish = (controller: ReadableStreamDefaultController<Uint8Array>, err: ApiError | null) => {
-    if (cancelled) return;
-    if (err) {
-      options.onError?.(err);
-      controller.enqueue(encodeErrorFrame(err));
-    }
-    controller.close();
-    reader.cancel().catch(() => {});
-  };
-
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      for (;;) {
-        let result: ReadableStreamReadResult<SseEvent>;
-        try {
-          result = await reader.read();
-        } catch (err) {
-          return finish(controller, readFailure(err));
-        }
-        if (result.done) return finish(controller, streamEndedEarlyError('upstream stream ended without a terminal event'));
-        if (cancelled) return;
-        const event = result.value;
-        aggregator.push(event);
-        if (!RESPONSES_STREAM_EVENT_TYPES.has(event.type)) continue;
-        if (event.type === 'error') return finish(controller, mapStreamFailure(event.data, now()));
-        const isTerminal = aggregator.terminal !== null;
-        const data = isTerminal ? aggregator.completeTerminalEvent(event.data) : event.data;
-        controller.enqueue(encodeSseFrame(data, event.type));
-        if (event.type === 'response.failed') return finish(controller, mapStreamFailure(event.data, now()));
-        if (isTerminal) return finish(controller, null);
-        return;
-      }
-    },
-    cancel(reason) {
-      cancelled = true;
-      return reader.cancel(reason);
+  return pumpEvents(events, {
+    errorFrame: encodeErrorFrame,
+    ...(options.onError ? { onError: options.onError } : {}),
+    step(event) {
+      aggregator.push(event);
+      if (!RESPONSES_STREAM_EVENT_TYPES.has(event.type)) return { frames: [] };
+      if (event.type === 'error') return { frames: [], error: mapStreamFailure(event.data, now()) };
+      const isTerminal = aggregator.terminal !== null;
+      const data = isTerminal ? aggregator.completeTerminalEvent(event.data) : event.data;
+      const frames = [encodeSseFrame(data, event.type)];
+      if (event.type === 'response.failed') return { frames, error: mapStreamFailure(event.data, now()) };
+      return { frames, done: isTerminal };
     },
   });
 }
@@ -277,23 +242,11 @@ export function responsesSseStream(events: ReadableStream<SseEvent>, options: St
  */
 export async function collectResponse(events: ReadableStream<SseEvent>, options: { now?: () => number } = {}): Promise<ResponseObject> {
   const now = options.now ?? Date.now;
-  const reader = events.getReader();
   const aggregator = new ResponseAggregator();
-  try {
-    for (;;) {
-      let result: ReadableStreamReadResult<SseEvent>;
-      try {
-        result = await reader.read();
-      } catch (err) {
-        throw readFailure(err);
-      }
-      if (result.done) throw streamEndedEarlyError('upstream stream ended without a terminal event');
-      const event = result.value;
-      if (event.type === 'error' || event.type === 'response.failed') throw mapStreamFailure(event.data, now());
-      aggregator.push(event);
-      if (aggregator.terminal) return aggregator.finalResponse();
-    }
-  } finally {
-    reader.cancel().catch(() => {});
-  }
+  await drainEvents(events, (event) => {
+    if (event.type === 'error' || event.type === 'response.failed') throw mapStreamFailure(event.data, now());
+    aggregator.push(event);
+    return aggregator.terminal !== null;
+  });
+  return aggregator.finalResponse();
 }

@@ -1,10 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_INSTRUCTIONS } from '../../worker/backend-rules.ts';
 import { ApiError } from '../../worker/errors.ts';
-import {
-  DEFAULT_INSTRUCTIONS,
-  normalizeResponsesRequest,
-  REJECTED_PARAMETERS,
-} from '../../worker/responses-request.ts';
+import { normalizeResponsesRequest, REJECTED_PARAMETERS } from '../../worker/responses-request.ts';
 
 function rejects(body: unknown): ApiError {
   try {
