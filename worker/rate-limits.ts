@@ -62,8 +62,7 @@ export function parseRateLimitHeaders(headers: Headers, now: number): RateLimitS
   const balance = headers.get(`${HEADER_PREFIX}credits-balance`);
   const credits =
     hasCredits === null && unlimited === null && balance === null ? null : { hasCredits, unlimited, balance };
-  if (!primary && !secondary && !credits) return null;
-  return { capturedAt: now, primary, secondary, credits, planType: null };
+  return snapshotOf(now, { primary, secondary, credits, planType: null });
 }
 
 function record(value: unknown): Record<string, unknown> | null {
@@ -87,22 +86,57 @@ function windowFromEvent(value: unknown, now: number): RateLimitWindow | null {
   };
 }
 
+/** Credits as the stream event and the usage endpoint spell them (`has_credits`, `unlimited`, `balance`). */
+function creditsFromJson(value: unknown): RateLimitSnapshot['credits'] {
+  const c = record(value);
+  if (!c) return null;
+  return {
+    hasCredits: typeof c.has_credits === 'boolean' ? c.has_credits : null,
+    unlimited: typeof c.unlimited === 'boolean' ? c.unlimited : null,
+    balance: typeof c.balance === 'string' || typeof c.balance === 'number' ? String(c.balance) : null,
+  };
+}
+
+/** A snapshot, or null when it carries no window and no credits (the last one then stays). */
+function snapshotOf(now: number, parts: Omit<RateLimitSnapshot, 'capturedAt'>): RateLimitSnapshot | null {
+  if (!parts.primary && !parts.secondary && !parts.credits) return null;
+  return { capturedAt: now, ...parts };
+}
+
 /** The same snapshot from a newer backend's `codex.rate_limits` stream event, or null. */
 export function parseRateLimitEvent(data: Record<string, unknown>, now: number): RateLimitSnapshot | null {
   const limits = record(data.rate_limits);
-  const primary = windowFromEvent(limits?.primary, now);
-  const secondary = windowFromEvent(limits?.secondary, now);
-  const c = record(data.credits);
-  const credits = c
-    ? {
-        hasCredits: typeof c.has_credits === 'boolean' ? c.has_credits : null,
-        unlimited: typeof c.unlimited === 'boolean' ? c.unlimited : null,
-        balance: typeof c.balance === 'string' || typeof c.balance === 'number' ? String(c.balance) : null,
-      }
-    : null;
-  if (!primary && !secondary && !credits) return null;
-  const planType = typeof data.plan_type === 'string' ? data.plan_type : null;
-  return { capturedAt: now, primary, secondary, credits, planType };
+  return snapshotOf(now, {
+    primary: windowFromEvent(limits?.primary, now),
+    secondary: windowFromEvent(limits?.secondary, now),
+    credits: creditsFromJson(data.credits),
+    planType: typeof data.plan_type === 'string' ? data.plan_type : null,
+  });
+}
+
+function windowFromUsage(value: unknown, now: number): RateLimitWindow | null {
+  const w = record(value);
+  const usedPercent = w && numberField(w, 'used_percent');
+  if (!w || usedPercent === null) return null;
+  const seconds = numberField(w, 'limit_window_seconds');
+  return {
+    usedPercent,
+    windowMinutes: seconds === null ? null : Math.round(seconds / 60),
+    resetsAt: resetTime(numberField(w, 'reset_at'), numberField(w, 'reset_after_seconds'), now),
+  };
+}
+
+/** The snapshot in a usage-endpoint body (`GET /backend-api/wham/usage`), or null. */
+export function parseUsageBody(body: unknown, now: number): RateLimitSnapshot | null {
+  const root = record(body);
+  if (!root) return null;
+  const limits = record(root.rate_limit);
+  return snapshotOf(now, {
+    primary: windowFromUsage(limits?.primary_window, now),
+    secondary: windowFromUsage(limits?.secondary_window, now),
+    credits: creditsFromJson(root.credits),
+    planType: typeof root.plan_type === 'string' ? root.plan_type : null,
+  });
 }
 
 /**

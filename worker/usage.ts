@@ -3,7 +3,7 @@
  * usage windows when no recent model response has reported them. Read as a RateLimitSnapshot,
  * the same shape the `x-codex-*` headers produce.
  */
-import type { RateLimitSnapshot, RateLimitWindow } from './rate-limits.ts';
+import { parseUsageBody, type RateLimitSnapshot } from './rate-limits.ts';
 import { codexHeaders, upstreamFetch } from './upstream.ts';
 
 /** How long the dashboard waits for the usage endpoint before showing what it already has. */
@@ -28,45 +28,4 @@ export async function fetchUsage(env: Env, userId: string, now: number): Promise
     console.warn(JSON.stringify({ event: 'usage_fetch_failed', userId, error: err instanceof Error ? err.name : 'error' }));
     return null;
   }
-}
-
-/** The snapshot in a usage-endpoint body, or null when it carries no window or credits. */
-export function parseUsageBody(body: unknown, now: number): RateLimitSnapshot | null {
-  const root = record(body);
-  if (!root) return null;
-  const limits = record(root.rate_limit);
-  const primary = usageWindow(limits?.primary_window, now);
-  const secondary = usageWindow(limits?.secondary_window, now);
-  const c = record(root.credits);
-  const credits = c
-    ? {
-        hasCredits: typeof c.has_credits === 'boolean' ? c.has_credits : null,
-        unlimited: typeof c.unlimited === 'boolean' ? c.unlimited : null,
-        balance: typeof c.balance === 'string' || typeof c.balance === 'number' ? String(c.balance) : null,
-      }
-    : null;
-  if (!primary && !secondary && !credits) return null;
-  return { capturedAt: now, primary, secondary, credits, planType: typeof root.plan_type === 'string' ? root.plan_type : null };
-}
-
-function usageWindow(value: unknown, now: number): RateLimitWindow | null {
-  const w = record(value);
-  const usedPercent = w ? finite(w.used_percent) : null;
-  if (!w || usedPercent === null) return null;
-  const seconds = finite(w.limit_window_seconds);
-  const resetAt = finite(w.reset_at);
-  const resetAfter = finite(w.reset_after_seconds);
-  return {
-    usedPercent,
-    windowMinutes: seconds === null ? null : Math.round(seconds / 60),
-    resetsAt: resetAt !== null ? Math.round(resetAt * 1000) : resetAfter !== null ? now + Math.round(resetAfter * 1000) : null,
-  };
-}
-
-function finite(value: unknown): number | null {
-  return typeof value === 'number' && Number.isFinite(value) ? value : null;
-}
-
-function record(value: unknown): Record<string, unknown> | null {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
 }

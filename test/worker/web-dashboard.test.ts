@@ -8,7 +8,7 @@ import { parseCodexAuthFile } from '../../worker/codex-auth-file.ts';
 import { getKeyring, sealTokenBundle } from '../../worker/crypto.ts';
 import { markCodexReauthRequired, replaceCodexTokens } from '../../worker/db/codex-tokens.ts';
 import { findUserByEmail } from '../../worker/db/users.ts';
-import { parseUsageBody } from '../../worker/usage.ts';
+import { parseUsageBody } from '../../worker/rate-limits.ts';
 import { checkKeyName } from '../../worker/web/dashboard.ts';
 import { FakeCodexControl } from '../support/fake-codex/control.ts';
 import type { FamilyOptions } from '../support/fake-codex/types.ts';
