@@ -51,7 +51,8 @@ await waitForHttp(`http://127.0.0.1:${workerPort}/healthz`, 120_000, worker);
 console.log(`
 UseMySub is running locally.
   API base URL:  ${workerOrigin}/v1
+  Sign in:       ${workerOrigin}/login (the sign-in link is shown on the page)
   Relay:         ${relayUrl} (upstream ${process.env.CODEX_BACKEND_URL ?? 'https://chatgpt.com/backend-api'})
   Local D1:      ${persistTo}
-Create a user and a proxy key:  npm run provision -- --email you@example.com --auth-file ~/.codex/auth.json
+Or create a user and a key from a Codex CLI login:  npm run provision -- --email you@example.com --auth-file ~/.codex/auth.json
 Press Ctrl-C to stop.`);
