@@ -120,6 +120,17 @@ export class AuthBroker extends DurableObject<Env> {
     this.#loading = null;
   }
 
+  /**
+   * The account was deleted: drop everything this object holds for the user, the pending
+   * refresh record (encrypted tokens) and the usage snapshot included, and any retry alarm.
+   */
+  async forget(userId: string): Promise<void> {
+    await this.reset(userId);
+    this.#pending = null;
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+  }
+
   /** Retries the D1 write of a pending refresh (scheduled when that write failed). */
   override async alarm(): Promise<void> {
     const pending = this.#pending;

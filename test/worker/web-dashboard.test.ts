@@ -2,6 +2,7 @@
  * /dashboard: connection status, usage windows, proxy keys (created once, listed, revoked),
  * the base URL and client snippets, and deleting the account.
  */
+import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseCodexAuthFile } from '../../worker/codex-auth-file.ts';
@@ -248,6 +249,9 @@ describe('deleting the account', () => {
       expect(row?.n, table).toBe(0);
     }
     expect((await callApi(browser, key ?? '', '/v1/models')).status).toBe(401);
+    // The user's AuthBroker keeps nothing either (no usage snapshot, no pending tokens).
+    const leftovers = await runInDurableObject(env.AUTH_BROKER.getByName(userId), (_broker, state) => [...state.storage.kv.list()]);
+    expect(leftovers).toEqual([]);
     expect((await browser.get('/dashboard')).location).toBe('/login');
     expect((await browser.get('/login?notice=account_deleted')).html).toContain('Your account, your ChatGPT connection and all your keys have been deleted.');
   });

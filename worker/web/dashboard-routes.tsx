@@ -94,9 +94,11 @@ dashboardRoutes.post('/account/delete', member, async (c) => {
   if (typed !== session.email) return showDeletePage(c, 'That is not the email address of this account.');
   await deleteAccount(c.env.DB, session.userId, session.email);
   try {
-    await c.env.AUTH_BROKER.getByName(session.userId).reset(session.userId);
-  } catch {
-    // The broker finds no row on its next read and serves nothing either way.
+    await c.env.AUTH_BROKER.getByName(session.userId).forget(session.userId);
+  } catch (err) {
+    // D1 no longer has the user, so the broker serves nothing either way; its leftovers are
+    // encrypted and unreachable, but worth a log line.
+    console.error(JSON.stringify({ event: 'broker_forget_failed', userId: session.userId, error: String(err) }));
   }
   console.log(JSON.stringify({ event: 'account_deleted', userId: session.userId }));
   dropSessionCookie(c);
