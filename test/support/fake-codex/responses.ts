@@ -230,6 +230,19 @@ function sseHeaders(rateHeaders: Record<string, string>): Record<string, string>
 }
 
 /** Writes frames with backpressure; stops as soon as the client is gone (and reports it once). */
+/** Waits for 'drain' or 'close', removing the other listener so long streams do not pile them up. */
+function drainedOrClosed(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.once('drain', done);
+    res.once('close', done);
+  });
+}
+
 async function writeStream(
   res: ServerResponse,
   frames: SseFrame[],
@@ -269,7 +282,7 @@ async function writeStream(
       flushed = res.write(encodeFrame(frame), resolve);
     });
     if ('event' in frame) events++;
-    if (!flushed) await new Promise((resolve) => (res.once('drain', resolve), res.once('close', resolve)));
+    if (!flushed) await drainedOrClosed(res);
   }
   res.end();
 }
