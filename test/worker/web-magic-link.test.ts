@@ -6,7 +6,7 @@
 import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { hashSecret } from '../../worker/web/secrets.ts';
-import { Browser, csrfTokenIn, devEnv, devLinkIn, pathOf, productionEnv, signIn } from './helpers/browser.ts';
+import { Browser, csrfTokenIn, devEnv, devLinkIn, pathOf, productionEnv, signIn, tokenOf } from './helpers/browser.ts';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -38,7 +38,7 @@ function interceptResend(answer: () => Response = () => Response.json({ id: cryp
 }
 
 function linkInMail(mail: SentMail): string {
-  const link = /https?:\/\/\S+\/auth\/verify\?token=[A-Za-z0-9_-]+/.exec(mail.body.text)?.[0];
+  const link = /https?:\/\/\S+\/auth\/verify#token=[A-Za-z0-9_-]+/.exec(mail.body.text)?.[0];
   if (!link) throw new Error('no link in the mail');
   return link;
 }
@@ -50,10 +50,6 @@ async function requestLink(browser: Browser, email: string) {
 
 async function confirmPage(browser: Browser, link: string) {
   return browser.get(pathOf(link));
-}
-
-function tokenOf(link: string): string {
-  return new URL(link).searchParams.get('token') ?? '';
 }
 
 async function countRows(table: string, where: string, ...params: unknown[]): Promise<number> {
@@ -97,7 +93,7 @@ describe('a sign-in link', () => {
     const browser = new Browser();
     const email = `${crypto.randomUUID()}@example.com`;
     const link = devLinkIn((await requestLink(browser, email)).html);
-    expect(link).toMatch(/^http:\/\/localhost:8787\/auth\/verify\?token=[A-Za-z0-9_-]{43}$/);
+    expect(link).toMatch(/^http:\/\/localhost:8787\/auth\/verify#token=[A-Za-z0-9_-]{43}$/);
     const token = tokenOf(link);
 
     const rows = await env.DB.prepare('SELECT * FROM magic_links WHERE email = ?').bind(email).all<Record<string, unknown>>();
@@ -138,11 +134,10 @@ describe('a sign-in link', () => {
     expect((await browser.post('/auth/verify', { token: tokenOf(link) })).status).toBe(303);
 
     const other = new Browser();
-    const again = await confirmPage(other, link);
+    await confirmPage(other, link);
+    const again = await other.post('/auth/verify', { token: tokenOf(link) });
     expect(again.status).toBe(410);
     expect(again.html).toContain('This sign-in link was already used');
-    const post = await other.post('/auth/verify', { token: tokenOf(link) });
-    expect(post.status).toBe(410);
     expect([...other.cookies.keys()]).not.toContain('usemysub_session');
   });
 
@@ -169,22 +164,41 @@ describe('a sign-in link', () => {
 
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(Date.now() + 15 * 60_000 + 1_000);
-    const expired = await confirmPage(browser, link);
+    const expired = await browser.post('/auth/verify', { token: tokenOf(link) }, { csrf: csrfTokenIn(confirm.html) });
     expect(expired.status).toBe(410);
     expect(expired.html).toContain('This sign-in link has expired');
     expect(expired.html).toContain(`value="${email}"`);
-    const post = await browser.post('/auth/verify', { token: tokenOf(link) }, { csrf: csrfTokenIn(confirm.html) });
-    expect(post.status).toBe(410);
     expect(await countRows('users', 'email = ?', email)).toBe(0);
   });
 
   it('that is unknown, cut short or made up gets the "not valid" page', async () => {
     const browser = new Browser();
+    const confirm = await browser.get('/auth/verify');
     for (const token of ['', 'short', 'A'.repeat(43), `${'x'.repeat(42)}!`]) {
-      const page = await browser.get(`/auth/verify?token=${encodeURIComponent(token)}`);
+      const page = await browser.post('/auth/verify', { token }, { csrf: csrfTokenIn(confirm.html) });
       expect(page.status).toBe(400);
       expect(page.html).toContain('This sign-in link is not valid');
     }
+  });
+
+  it('keeps its token out of every request the server sees (and so out of request logs)', async () => {
+    const browser = new Browser();
+    const link = devLinkIn((await requestLink(browser, `${crypto.randomUUID()}@example.com`)).html);
+    const token = tokenOf(link);
+    expect(pathOf(link)).toBe('/auth/verify');
+    const confirm = await confirmPage(browser, link);
+    expect(confirm.status).toBe(200);
+    expect(confirm.html).not.toContain(token);
+    expect(confirm.html).toContain('id="magic-token"');
+  });
+
+  it('also works by pasting the link into the page (a browser without JavaScript)', async () => {
+    const browser = new Browser();
+    const link = devLinkIn((await requestLink(browser, `${crypto.randomUUID()}@example.com`)).html);
+    await confirmPage(browser, link);
+    const done = await browser.post('/auth/verify', { token: '', link: ` ${link} ` });
+    expect(done.status).toBe(303);
+    expect(done.location).toBe('/onboarding');
   });
 });
 
@@ -198,7 +212,7 @@ describe('rate limits', () => {
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(limited.html).toContain('Too many sign-in requests');
-    expect(limited.html).not.toContain('/auth/verify?token=');
+    expect(limited.html).not.toContain('/auth/verify#token=');
     expect((await requestLink(new Browser(), `${crypto.randomUUID()}@example.com`)).status).toBe(200);
   });
 
@@ -246,7 +260,7 @@ describe('in production', () => {
     expect(mail.body.to).toEqual([known.email]);
     expect(mail.body.subject).toBe('Your UseMySub sign-in link');
     const link = linkInMail(mail);
-    expect(link.startsWith('https://usemysub.com/auth/verify?token=')).toBe(true);
+    expect(link.startsWith('https://usemysub.com/auth/verify#token=')).toBe(true);
     expect(mail.body.html).toContain(`href="${link}"`);
     expect(JSON.stringify(mail.body)).not.toContain('re_test_key');
   });
@@ -267,7 +281,7 @@ describe('in production', () => {
     const browser = new Browser(productionEnv({ PUBLIC_APP_ORIGIN: '' }), { origin: 'https://usemysub.com' });
     const page = await requestLink(browser, `${crypto.randomUUID()}@example.com`);
     expect(page.status).toBe(200);
-    expect(linkInMail(sent[0]!).startsWith('https://usemysub.com/auth/verify?token=')).toBe(true);
+    expect(linkInMail(sent[0]!).startsWith('https://usemysub.com/auth/verify#token=')).toBe(true);
   });
 
   it('ignores DEV_RETURN_MAGIC_LINK: a stray setting never shows links in the page', async () => {

@@ -154,6 +154,16 @@ details .copy { margin-top: .75rem; }
 
 const JS = `
 (function () {
+  // Sign-in links carry their token in the fragment (never sent to the server, so never logged):
+  // move it into the form, and out of the address bar and history.
+  var magicToken = document.getElementById('magic-token');
+  var fromHash = /[#&]token=([A-Za-z0-9_-]+)/.exec(location.hash);
+  if (magicToken && fromHash) {
+    magicToken.value = fromHash[1];
+    history.replaceState(null, '', location.pathname);
+    var paste = document.getElementById('paste-link');
+    if (paste) paste.hidden = true;
+  }
   // Copy buttons: shown only when the clipboard is usable.
   document.querySelectorAll('[data-copy]').forEach(function (button) {
     var target = document.getElementById(button.getAttribute('data-copy'));

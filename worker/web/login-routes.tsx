@@ -4,7 +4,7 @@ import { Hono } from 'hono';
 import { readCodexTokens } from '../db/codex-tokens.ts';
 import { findOrCreateUser } from '../db/users.ts';
 import type { WebContext, WebEnv } from './context.ts';
-import { inspectMagicLink, redeemMagicLink, requestSignIn, VERIFY_PATH } from './magic-links.ts';
+import { redeemMagicLink, requestSignIn, tokenFromPastedLink, VERIFY_PATH } from './magic-links.ts';
 import { page, render } from './middleware.ts';
 import { endSession, startSession } from './session.ts';
 import { MAGIC_LINK_TTL_MS } from './settings.ts';
@@ -58,17 +58,17 @@ function problemPage(c: WebContext, problem: LinkProblem): Promise<Response> {
   return render(c, <LinkProblemPage csrfToken={c.get('csrfToken')} problem={problem} />, problem.kind === 'unknown' ? 400 : 410);
 }
 
-/** Opening the link only shows a button: mail scanners that follow links must not spend it. */
-loginRoutes.get(VERIFY_PATH, page, async (c) => {
-  const token = c.req.query('token') ?? '';
-  const state = await inspectMagicLink(c.env, token, Date.now());
-  if (state.kind !== 'valid') return problemPage(c, state);
-  return render(c, <VerifyPage csrfToken={c.get('csrfToken')} email={state.email} token={token} />);
-});
+/**
+ * Opening the link only shows a button: mail scanners that follow links must not spend it.
+ * The token is in the link's fragment, so this request never carries it (see magicLinkFor).
+ */
+loginRoutes.get(VERIFY_PATH, page, (c) => render(c, <VerifyPage csrfToken={c.get('csrfToken')} />));
 
 loginRoutes.post(VERIFY_PATH, page, async (c) => {
   const form = await c.req.parseBody();
-  const token = typeof form.token === 'string' ? form.token : '';
+  const token = typeof form.token === 'string' && form.token !== ''
+    ? form.token
+    : tokenFromPastedLink(typeof form.link === 'string' ? form.link : '');
   const now = Date.now();
   const state = await redeemMagicLink(c.env, token, now);
   if (state.kind !== 'valid') return problemPage(c, state);

@@ -44,7 +44,7 @@ export async function requestSignIn(env: Env, input: { email: string; ip: string
   const tokenHash = await hashSecret(token);
   const expiresAt = input.now + MAGIC_LINK_TTL_MS;
   await insertMagicLink(env.DB, { tokenHash, email, now: input.now, expiresAt }, input.now - SPENT_ROW_RETENTION_MS);
-  const link = `${appOrigin(env)}${VERIFY_PATH}?token=${token}`;
+  const link = magicLinkFor(appOrigin(env), token);
 
   if (showMagicLinksInPage(env)) return { kind: 'shown', email, link };
   try {
@@ -58,6 +58,20 @@ export async function requestSignIn(env: Env, input: { email: string; ip: string
   return { kind: 'sent', email };
 }
 
+/**
+ * The token travels in the URL fragment, which browsers never send: request logs (wrangler's,
+ * Workers Logs) see only `/auth/verify`. The page's script moves it into the form.
+ */
+export function magicLinkFor(origin: string, token: string): string {
+  return `${origin}${VERIFY_PATH}#token=${token}`;
+}
+
+/** The token in a sign-in link pasted into the form (for browsers without JavaScript), or ''. */
+export function tokenFromPastedLink(text: string): string {
+  const match = /[#?&]token=([A-Za-z0-9_-]+)/.exec(text.trim());
+  return match?.[1] ?? '';
+}
+
 export type LinkState =
   | { kind: 'valid'; email: string }
   | { kind: 'unknown' }
@@ -65,7 +79,7 @@ export type LinkState =
   | { kind: 'used'; email: string };
 
 /** What a token from a link is, without spending it (mail scanners open links too). */
-export async function inspectMagicLink(env: Pick<Env, 'DB'>, token: string, now: number): Promise<LinkState> {
+async function inspectMagicLink(env: Pick<Env, 'DB'>, token: string, now: number): Promise<LinkState> {
   if (!isSecretShaped(token)) return { kind: 'unknown' };
   const row = await findMagicLink(env.DB, await hashSecret(token));
   if (!row) return { kind: 'unknown' };

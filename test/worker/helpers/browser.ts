@@ -132,10 +132,15 @@ export function devLinkIn(html: string): string {
   return link.replaceAll('&amp;', '&');
 }
 
-/** The path (with query) of an absolute link. */
+/** The path (with query) of an absolute link: what a browser sends for it (never the fragment). */
 export function pathOf(link: string): string {
   const url = new URL(link);
   return url.pathname + url.search;
+}
+
+/** The token of a sign-in link, from its fragment. */
+export function tokenOf(link: string): string {
+  return new URLSearchParams(new URL(link).hash.slice(1)).get('token') ?? '';
 }
 
 /** Signs a fresh browser in through the real magic-link flow (dev mode); returns it on the page it lands on. */
@@ -144,9 +149,10 @@ export async function signIn(email = `${crypto.randomUUID()}@example.com`, worke
   await browser.get('/login');
   const sent = await browser.post('/login', { email });
   if (sent.status !== 200) throw new Error(`sign-in request answered ${sent.status}`);
-  const confirm = await browser.get(pathOf(devLinkIn(sent.html)));
-  const token = /name="token" value="([^"]+)"/.exec(confirm.html)?.[1] ?? '';
-  const redirect = await browser.post('/auth/verify', { token });
+  const link = devLinkIn(sent.html);
+  await browser.get(pathOf(link));
+  // What the page script does: the token comes from the link's fragment, never from the server.
+  const redirect = await browser.post('/auth/verify', { token: tokenOf(link) });
   if (redirect.status !== 303) throw new Error(`redeeming the link answered ${redirect.status}`);
   return { browser, landing: await browser.follow(redirect), email };
 }

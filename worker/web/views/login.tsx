@@ -72,14 +72,19 @@ export const CheckInboxPage: FC<Anonymous & { email: string; ttlMinutes: number;
   </Layout>
 );
 
-export const VerifyPage: FC<Anonymous & { email: string; token: string }> = (props) => (
+export const VerifyPage: FC<Anonymous> = (props) => (
   <Layout title="Confirm sign-in" session={null} csrfToken={props.csrfToken} narrow>
     <section class="card card-hero">
-      <h1>Sign in as {props.email}</h1>
+      <h1>Finish signing in</h1>
       <p class="lead">Continue to finish signing in on this device. The link then stops working.</p>
       <form method="post" action="/auth/verify" class="stack">
         <Csrf token={props.csrfToken} />
-        <input type="hidden" name="token" value={props.token} />
+        {/* Filled from the link's #token by the page script, which then hides the paste field. */}
+        <input type="hidden" name="token" id="magic-token" value="" />
+        <div class="field" id="paste-link">
+          <label for="link">Sign-in link from your email</label>
+          <input type="url" name="link" id="link" autocomplete="off" placeholder="Paste the whole link here" />
+        </div>
         <button type="submit" class="button button-primary button-block" autofocus>Continue</button>
       </form>
       <p class="muted small">The extra click keeps mail scanners, which open links on their own, from spending your link.</p>
