@@ -14,10 +14,6 @@ export async function findUserByEmail(db: D1Database, email: string): Promise<Us
   return db.prepare('SELECT * FROM users WHERE email = ?').bind(normalizeEmail(email)).first<UserRow>();
 }
 
-export async function findUserById(db: D1Database, id: string): Promise<UserRow | null> {
-  return db.prepare('SELECT * FROM users WHERE id = ?').bind(id).first<UserRow>();
-}
-
 /** Returns the user with this email, creating it when absent. */
 export async function findOrCreateUser(
   db: D1Database,
