@@ -25,7 +25,7 @@ import {
   unavailableGrant,
   unreadableGrant,
 } from './auth-broker-policy.ts';
-import { ConfigError, DecryptError, decryptTokenBundle, getKeyring, sealTokenBundle, type SealedTokenBundle } from './crypto.ts';
+import { ConfigError, DecryptError, decryptTokenBundle, tokenKeyring, sealTokenBundle, type SealedTokenBundle } from './crypto.ts';
 import {
   markCodexReauthRequiredIfVersion,
   readCodexTokens,
@@ -222,7 +222,7 @@ export class AuthBroker extends DurableObject<Env> {
   }
 
   async #decrypt(userId: string, ciphertext: string): Promise<TokenBundle> {
-    return decryptTokenBundle(await getKeyring(this.env.TOKEN_ENCRYPTION_KEY), userId, ciphertext);
+    return decryptTokenBundle(await tokenKeyring(this.env), userId, ciphertext);
   }
 
   /** Joins the refresh in flight, or starts the one refresh every concurrent caller will share. */
@@ -283,7 +283,7 @@ export class AuthBroker extends DurableObject<Env> {
    */
   async #persistRefreshed(userId: string, baseVersion: number, bundle: TokenBundle): Promise<FlushResult> {
     const now = Date.now();
-    const fields = await sealTokenBundle(await getKeyring(this.env.TOKEN_ENCRYPTION_KEY), userId, bundle);
+    const fields = await sealTokenBundle(await tokenKeyring(this.env), userId, bundle);
     const pending: PendingRefresh = { userId, baseVersion, fields, createdAt: now, flushAttempts: 0 };
     this.ctx.storage.kv.put(PENDING_REFRESH_KEY, pending);
     this.#pending = pending;

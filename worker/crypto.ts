@@ -78,24 +78,27 @@ export function randomToken(bytes = 32): string {
 
 const KEY_FORMS = '64 hex characters, or base64url (padded or not) / base64 of 32 bytes';
 
-/** Decodes TOKEN_ENCRYPTION_KEY to its 32 bytes; anything else is a ConfigError. */
-export function parseEncryptionKey(raw: string | undefined): Uint8Array<ArrayBuffer> {
+/**
+ * Decodes TOKEN_ENCRYPTION_KEY (or the variable `name`, e.g. TOKEN_ENCRYPTION_KEY_PREVIOUS) to
+ * its 32 bytes; anything else is a ConfigError naming that variable.
+ */
+export function parseEncryptionKey(raw: string | undefined, name = 'TOKEN_ENCRYPTION_KEY'): Uint8Array<ArrayBuffer> {
   const text = (raw ?? '').trim();
-  if (text === '') throw new ConfigError(`TOKEN_ENCRYPTION_KEY is not set: it must be 32 random bytes given as ${KEY_FORMS}.`);
+  if (text === '') throw new ConfigError(`${name} is not set: it must be 32 random bytes given as ${KEY_FORMS}.`);
   // 64 hex characters are also valid base64 (of 48 bytes), so hex is tried first.
   if (/^[0-9a-fA-F]{64}$/.test(text)) return hexToBytes(text);
   if (/^(?:[0-9a-fA-F]{2})+$/.test(text) && text.length >= 40) {
-    throw new ConfigError(`TOKEN_ENCRYPTION_KEY looks like hex of ${text.length / 2} bytes, not 32: it must be given as ${KEY_FORMS}.`);
+    throw new ConfigError(`${name} looks like hex of ${text.length / 2} bytes, not 32: it must be given as ${KEY_FORMS}.`);
   }
   let bytes: Uint8Array<ArrayBuffer>;
   try {
     bytes = base64UrlToBytes(text);
   } catch {
-    throw new ConfigError(`TOKEN_ENCRYPTION_KEY is neither hex nor base64url: it must be 32 bytes given as ${KEY_FORMS}.`);
+    throw new ConfigError(`${name} is neither hex nor base64url: it must be 32 bytes given as ${KEY_FORMS}.`);
   }
   if (bytes.length !== 32) {
     throw new ConfigError(
-      `TOKEN_ENCRYPTION_KEY decodes to ${bytes.length} bytes, not 32: it must be given as ${KEY_FORMS}.`,
+      `${name} decodes to ${bytes.length} bytes, not 32: it must be given as ${KEY_FORMS}.`,
     );
   }
   return bytes;
@@ -145,11 +148,20 @@ export function getKeyring(rawKeys: string | undefined | readonly string[]): Pro
   return keyring;
 }
 
+/**
+ * The Worker's keyring: TOKEN_ENCRYPTION_KEY encrypts; during a rotation the retired key, in
+ * TOKEN_ENCRYPTION_KEY_PREVIOUS, still opens the rows it sealed (docs/storage.md, "Key rotation").
+ */
+export function tokenKeyring(env: { TOKEN_ENCRYPTION_KEY?: string; TOKEN_ENCRYPTION_KEY_PREVIOUS?: string }): Promise<Keyring> {
+  const previous = env.TOKEN_ENCRYPTION_KEY_PREVIOUS?.trim();
+  return getKeyring(previous ? [env.TOKEN_ENCRYPTION_KEY ?? '', previous] : env.TOKEN_ENCRYPTION_KEY);
+}
+
 async function buildKeyring(rawKeys: readonly string[]): Promise<Keyring> {
   if (rawKeys.length === 0) throw new ConfigError('TOKEN_ENCRYPTION_KEY is not set.');
   const entries: KeyEntry[] = [];
-  for (const raw of rawKeys) {
-    const bytes = parseEncryptionKey(raw);
+  for (const [index, raw] of rawKeys.entries()) {
+    const bytes = parseEncryptionKey(raw, index === 0 ? 'TOKEN_ENCRYPTION_KEY' : 'TOKEN_ENCRYPTION_KEY_PREVIOUS');
     const kid = await keyId(bytes);
     const key = await crypto.subtle.importKey('raw', bytes, { name: 'AES-GCM' }, false, ['encrypt', 'decrypt']);
     entries.push({ kid, key });

@@ -10,6 +10,7 @@ import {
   hashProxyKey,
   parseEncryptionKey,
   randomToken,
+  tokenKeyring,
 } from '../../worker/crypto.ts';
 import { bytesToBase64Url, bytesToHex } from '../../worker/encoding.ts';
 import type { TokenBundle } from '../../worker/token-bundle.ts';
@@ -144,6 +145,28 @@ describe('TOKEN_ENCRYPTION_KEY parsing', () => {
 
   it('fails keyring creation with the same configuration error', async () => {
     await expect(getKeyring('too-short')).rejects.toBeInstanceOf(ConfigError);
+  });
+});
+
+describe('rotating TOKEN_ENCRYPTION_KEY', () => {
+  const oldKey = bytesToHex(otherKeyBytes);
+  const newKey = bytesToBase64Url(keyBytes);
+
+  it('keeps rows sealed with the retired key readable, and seals new writes with the new key', async () => {
+    const sealedBefore = await encryptTokenBundle(await tokenKeyring({ TOKEN_ENCRYPTION_KEY: oldKey }), 'user-r', bundle);
+    const during = await tokenKeyring({ TOKEN_ENCRYPTION_KEY: newKey, TOKEN_ENCRYPTION_KEY_PREVIOUS: oldKey });
+    expect(await decryptTokenBundle(during, 'user-r', sealedBefore)).toEqual(bundle);
+    const sealedDuring = await encryptTokenBundle(during, 'user-r', bundle);
+    expect(sealedDuring.split('.')[1]).toBe((await getKeyring(newKey)).currentKid);
+    // Once the previous key is dropped, only rows rewritten since the rotation still open.
+    const after = await tokenKeyring({ TOKEN_ENCRYPTION_KEY: newKey, TOKEN_ENCRYPTION_KEY_PREVIOUS: '' });
+    expect(await decryptTokenBundle(after, 'user-r', sealedDuring)).toEqual(bundle);
+    await expect(decryptTokenBundle(after, 'user-r', sealedBefore)).rejects.toMatchObject({ reason: 'unknown_key' });
+  });
+
+  it('names TOKEN_ENCRYPTION_KEY_PREVIOUS when that one is malformed', async () => {
+    const failure = tokenKeyring({ TOKEN_ENCRYPTION_KEY: newKey, TOKEN_ENCRYPTION_KEY_PREVIOUS: 'abc123' });
+    await expect(failure).rejects.toThrow(/^TOKEN_ENCRYPTION_KEY_PREVIOUS /);
   });
 });
 

@@ -4,7 +4,7 @@
  * stored encrypted and the user's AuthBroker forgets what it had cached.
  */
 import { AuthFileError, parseCodexAuthFile } from '../codex-auth-file.ts';
-import { getKeyring, sealTokenBundle, type Keyring } from '../crypto.ts';
+import { tokenKeyring, sealTokenBundle, type Keyring } from '../crypto.ts';
 import { replaceCodexTokens } from '../db/codex-tokens.ts';
 import { claimOAuthState, findOAuthState, insertOAuthState } from '../db/oauth-states.ts';
 import { readTokenClaims } from '../jwt.ts';
@@ -24,7 +24,7 @@ export async function startAuthorization(env: Env, userId: string, now: number):
   const state = newSecret();
   const stateHash = await hashSecret(state);
   const { verifier, challenge } = await newPkcePair();
-  const keyring = await getKeyring(env.TOKEN_ENCRYPTION_KEY);
+  const keyring = await tokenKeyring(env);
   const verifierCiphertext = await keyring.encryptJson(verifier, verifierAad(userId, stateHash));
   await insertOAuthState(
     env.DB,
@@ -70,7 +70,7 @@ export async function completeAuthorization(env: Env, userId: string, pasted: st
   if (row.used_at !== null || row.verifier_ciphertext === null) return fail({ kind: 'state_used' });
   if (row.expires_at <= now) return fail({ kind: 'state_expired' });
 
-  const keyring = await getKeyring(env.TOKEN_ENCRYPTION_KEY);
+  const keyring = await tokenKeyring(env);
   const verifier = await keyring.decryptJson(row.verifier_ciphertext, verifierAad(userId, stateHash));
   if (typeof verifier !== 'string') throw new Error('stored PKCE verifier is not a string');
   // Spent before the exchange, so a second paste of the same address cannot race this one.
@@ -111,7 +111,7 @@ export async function connectWithAuthFile(env: Env, userId: string, text: string
     if (err instanceof AuthFileError) return fail({ kind: 'auth_file', message: err.message });
     throw err;
   }
-  const keyring = await getKeyring(env.TOKEN_ENCRYPTION_KEY);
+  const keyring = await tokenKeyring(env);
   return { ok: true, account: await storeLink(env, keyring, userId, { ...bundle, refreshedAt: bundle.refreshedAt ?? now }, now) };
 }
 
