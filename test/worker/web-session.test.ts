@@ -93,6 +93,15 @@ describe('signed-in pages', () => {
     expect(browser.cookies.has('usemysub_session')).toBe(false);
   });
 
+  it('leave no expired row behind once anyone signs in again', async () => {
+    const { email } = await signIn();
+    await env.DB.prepare('UPDATE sessions SET expires_at = ? WHERE user_id = (SELECT id FROM users WHERE email = ?)')
+      .bind(Date.now() - 1, email).run();
+    await signIn(); // someone else
+    const left = await env.DB.prepare('SELECT COUNT(*) AS n FROM sessions WHERE expires_at <= ?').bind(Date.now()).first<{ n: number }>();
+    expect(left?.n).toBe(0);
+  });
+
   it('expire 30 days after sign-in', async () => {
     const { browser } = await signIn();
     vi.useFakeTimers({ toFake: ['Date'] });

@@ -13,10 +13,13 @@ export interface NewSession {
   expiresAt: number;
 }
 
-/** Stores a session; the user's expired sessions are dropped in the same batch. */
+/**
+ * Stores a session; every expired session (anyone's, through the expiry index) is dropped in the
+ * same batch, as the other web tables purge on write, so none outlives a later sign-in.
+ */
 export async function insertSession(db: D1Database, session: NewSession): Promise<void> {
   await db.batch([
-    db.prepare('DELETE FROM sessions WHERE user_id = ? AND expires_at <= ?').bind(session.userId, session.now),
+    db.prepare('DELETE FROM sessions WHERE expires_at <= ?').bind(session.now),
     db.prepare('INSERT INTO sessions (id_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)')
       .bind(session.idHash, session.userId, session.now, session.expiresAt),
   ]);
