@@ -5,23 +5,12 @@ import { request, type IncomingMessage } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { MockAgent, errors as undiciErrors } from 'undici';
 import { buildRelay } from '../../../relay/app.ts';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RELAY_VIA } from '../../../relay/contract.ts';
-import { RELAY_TOKEN, RecordingUpstream, nextEvent, send, sendRaw, signal, startRelay, type RunningRelay } from './harness.ts';
+import { RELAY_TOKEN, endingOf, nextEvent, relayWithRecordingUpstream, send, sendRaw, signal, startRelay, type RunningRelay } from './harness.ts';
 
-let upstream: RecordingUpstream;
-let relay: RunningRelay;
+const shared = relayWithRecordingUpstream();
 const auth = { 'x-relay-token': RELAY_TOKEN };
-
-beforeAll(async () => {
-  upstream = await new RecordingUpstream().start();
-  relay = await startRelay(upstream.url);
-});
-afterAll(async () => {
-  await relay.close();
-  await upstream.close();
-});
-afterEach(() => upstream.reset());
 
 describe('the Host header never chooses the upstream', () => {
   it.each(['evil.example', 'chatgpt.com', '169.254.169.254', 'localhost:22', 'relay.fly.dev@evil.example'])(
@@ -30,11 +19,11 @@ describe('the Host header never chooses the upstream', () => {
       const raw =
         `GET /backend-api/codex/models HTTP/1.1\r\nHost: ${host}\r\nX-Forwarded-Host: ${host}\r\n` +
         `X-Relay-Token: ${RELAY_TOKEN}\r\nConnection: close\r\n\r\n`;
-      const answer = await sendRaw(relay.port, raw);
+      const answer = await sendRaw(shared.relay.port, raw);
       expect(answer).toMatch(/^HTTP\/1\.1 200 /);
-      expect(upstream.seen).toHaveLength(1);
-      expect(upstream.seen[0]!.headers.host).toBe(new URL(upstream.url).host);
-      expect(upstream.seen[0]!.headers).not.toHaveProperty('x-forwarded-host');
+      expect(shared.upstream.seen).toHaveLength(1);
+      expect(shared.upstream.seen[0]!.headers.host).toBe(new URL(shared.upstream.url).host);
+      expect(shared.upstream.seen[0]!.headers).not.toHaveProperty('x-forwarded-host');
     },
   );
 
@@ -42,21 +31,21 @@ describe('the Host header never chooses the upstream', () => {
     const raw =
       `GET /backend-api/codex/models HTTP/1.1\r\nHost: relay\r\nHost: evil.example\r\n` +
       `X-Relay-Token: ${RELAY_TOKEN}\r\nConnection: close\r\n\r\n`;
-    expect(await sendRaw(relay.port, raw)).toMatch(/^HTTP\/1\.1 400 /);
-    expect(upstream.seen).toEqual([]);
+    expect(await sendRaw(shared.relay.port, raw)).toMatch(/^HTTP\/1\.1 400 /);
+    expect(shared.upstream.seen).toEqual([]);
   });
 
   it('refuses CONNECT even to an allowlisted path', async () => {
     const raw = `CONNECT /backend-api/codex/models HTTP/1.1\r\nHost: relay\r\nX-Relay-Token: ${RELAY_TOKEN}\r\n\r\n`;
-    expect(await sendRaw(relay.port, raw)).not.toMatch(/^HTTP\/1\.1 2/);
-    expect(upstream.seen).toEqual([]);
+    expect(await sendRaw(shared.relay.port, raw)).not.toMatch(/^HTTP\/1\.1 2/);
+    expect(shared.upstream.seen).toEqual([]);
   });
 });
 
 describe('guessing the relay token', () => {
   let guarded: RunningRelay;
   beforeAll(async () => {
-    guarded = await startRelay(upstream.url, { authFailureLimit: 3, clientIpHeader: 'x-test-client' });
+    guarded = await startRelay(shared.upstream.url, { authFailureLimit: 3, clientIpHeader: 'x-test-client' });
   });
   afterAll(() => guarded.close());
 
@@ -74,7 +63,7 @@ describe('guessing the relay token', () => {
     // A blocked client learns nothing, not even from the right token.
     expect((await attempt('203.0.113.9', RELAY_TOKEN)).status).toBe(429);
     expect((await attempt('198.51.100.4', RELAY_TOKEN)).status).toBe(200);
-    expect(upstream.seen).toHaveLength(1);
+    expect(shared.upstream.seen).toHaveLength(1);
   });
 
   it('does not count requests that carry no token at all (probes, scanners)', async () => {
@@ -91,23 +80,23 @@ describe('guessing the relay token', () => {
 
 describe('responses say they came through the relay', () => {
   it('adds its Via entry to forwarded answers (after the upstream’s own), its own errors and /healthz', async () => {
-    upstream.handle = (_req, res) => {
+    shared.upstream.handle = (_req, res) => {
       res.writeHead(200, { via: '1.1 upstream-cdn', 'content-type': 'application/json' });
       res.end('{}');
     };
-    const forwarded = await send(`${relay.url}/backend-api/codex/models`, { headers: auth });
+    const forwarded = await send(`${shared.relay.url}/backend-api/codex/models`, { headers: auth });
     expect(forwarded.headers.via).toBe(`1.1 upstream-cdn, ${RELAY_VIA}`);
-    expect((await send(`${relay.url}/backend-api/codex/models`)).headers.via).toBe(RELAY_VIA);
-    expect((await send(`${relay.url}/nowhere`, { headers: auth })).headers.via).toBe(RELAY_VIA);
-    expect((await send(`${relay.url}/healthz`)).headers.via).toBe(RELAY_VIA);
+    expect((await send(`${shared.relay.url}/backend-api/codex/models`)).headers.via).toBe(RELAY_VIA);
+    expect((await send(`${shared.relay.url}/nowhere`, { headers: auth })).headers.via).toBe(RELAY_VIA);
+    expect((await send(`${shared.relay.url}/healthz`)).headers.via).toBe(RELAY_VIA);
   });
 });
 
 describe('stalled peers do not hold the relay', { timeout: 20_000 }, () => {
   it('cuts the caller’s stream (never a clean end) and the upstream connection when the upstream goes silent', async () => {
-    const quick = await startRelay(upstream.url, { bodyIdleTimeoutMs: 300 });
+    const quick = await startRelay(shared.upstream.url, { bodyIdleTimeoutMs: 300 });
     const upstreamClosed = signal();
-    upstream.handle = (_req, res) => {
+    shared.upstream.handle = (_req, res) => {
       res.on('close', () => upstreamClosed.resolve());
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.write('event: response.created\ndata: {}\n\n'); // then silence
@@ -116,12 +105,7 @@ describe('stalled peers do not hold the relay', { timeout: 20_000 }, () => {
       const req = request(`${quick.url}/backend-api/codex/models`, { headers: auth });
       req.end();
       const res = (await nextEvent(req, 'response')) as IncomingMessage;
-      const outcome = new Promise<string>((resolve) => {
-        res.on('end', () => resolve('clean end'));
-        res.on('error', () => resolve('cut'));
-        res.on('aborted', () => resolve('cut'));
-      });
-      res.resume();
+      const outcome = endingOf(res);
       expect(await outcome).toBe('cut');
       await upstreamClosed.promise;
     } finally {
@@ -137,7 +121,7 @@ describe('stalled peers do not hold the relay', { timeout: 20_000 }, () => {
       .intercept({ path: '/backend-api/codex/models', method: 'GET' })
       .replyWithError(new undiciErrors.ConnectTimeoutError());
     const app = buildRelay(
-      { ...relay.config, codexBackendUrl: 'https://chatgpt.example/backend-api' },
+      { ...shared.relay.config, codexBackendUrl: 'https://chatgpt.example/backend-api' },
       { dispatcher: agent, logStream: { write: () => {} } },
     );
     await app.listen({ host: '127.0.0.1', port: 0 });
@@ -153,9 +137,9 @@ describe('stalled peers do not hold the relay', { timeout: 20_000 }, () => {
   });
 
   it('gives up on a caller that trickles its request body, and cancels the upstream request', async () => {
-    const slow = await startRelay(upstream.url, { requestTimeoutMs: 500 });
+    const slow = await startRelay(shared.upstream.url, { requestTimeoutMs: 500 });
     const upstreamClosed = signal();
-    upstream.handle = async (req, res) => {
+    shared.upstream.handle = async (req, res) => {
       res.on('close', () => upstreamClosed.resolve());
       for await (const _ of req);
       res.end('{}');
@@ -179,10 +163,10 @@ describe('stalled peers do not hold the relay', { timeout: 20_000 }, () => {
 
 describe('shutting down', () => {
   it('answers 503 relay_shutting_down with Retry-After to a request that arrives while streams drain', async () => {
-    const draining = await startRelay(upstream.url);
+    const draining = await startRelay(shared.upstream.url);
     const arrived = signal();
     const release = signal();
-    upstream.handle = async (_req, res) => {
+    shared.upstream.handle = async (_req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.write('event: response.created\ndata: {}\n\n');
       arrived.resolve();
@@ -214,6 +198,6 @@ describe('shutting down', () => {
     release.resolve();
     await nextEvent(held, 'end');
     await closed;
-    expect(upstream.seen).toHaveLength(1);
+    expect(shared.upstream.seen).toHaveLength(1);
   });
 });

@@ -1,54 +1,43 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { RELAY_TOKEN, RecordingUpstream, send, sendRaw, signal, startRelay, type RunningRelay } from './harness.ts';
+import { describe, expect, it } from 'vitest';
+import { RELAY_TOKEN, relayWithRecordingUpstream, send, sendRaw, signal, startRelay } from './harness.ts';
 
-let upstream: RecordingUpstream;
-let relay: RunningRelay;
+const shared = relayWithRecordingUpstream();
 const auth = { 'x-relay-token': RELAY_TOKEN };
-
-beforeAll(async () => {
-  upstream = await new RecordingUpstream().start();
-  relay = await startRelay(upstream.url);
-});
-afterAll(async () => {
-  await relay.close();
-  await upstream.close();
-});
-afterEach(() => upstream.reset());
 
 describe('relay token', () => {
   it('answers 401 in the OpenAI error shape without a token, and never calls upstream', async () => {
-    const response = await send(`${relay.url}/backend-api/codex/models`);
+    const response = await send(`${shared.relay.url}/backend-api/codex/models`);
     expect(response.status).toBe(401);
     expect(JSON.parse(response.body)).toEqual({
       error: { message: expect.any(String), type: 'authentication_error', param: null, code: 'invalid_relay_token' },
     });
-    expect(upstream.seen).toEqual([]);
+    expect(shared.upstream.seen).toEqual([]);
   });
 
   it('answers 401 for a wrong token (also a prefix or a longer one), and never calls upstream', async () => {
     for (const token of ['nope', RELAY_TOKEN.slice(0, -1), `${RELAY_TOKEN}x`, '']) {
-      const response = await send(`${relay.url}/oauth/token`, { method: 'POST', headers: { 'x-relay-token': token }, body: 'a=b' });
+      const response = await send(`${shared.relay.url}/oauth/token`, { method: 'POST', headers: { 'x-relay-token': token }, body: 'a=b' });
       expect(response.status).toBe(401);
     }
-    expect(upstream.seen).toEqual([]);
+    expect(shared.upstream.seen).toEqual([]);
   });
 
   it('forwards a request that carries the right token', async () => {
-    const response = await send(`${relay.url}/backend-api/wham/usage`, { headers: auth });
+    const response = await send(`${shared.relay.url}/backend-api/wham/usage`, { headers: auth });
     expect(response.status).toBe(200);
     expect(JSON.parse(response.body)).toMatchObject({ echoed: true, url: '/backend-api/wham/usage' });
   });
 
   it('serves /healthz without a token', async () => {
-    const response = await send(`${relay.url}/healthz`);
+    const response = await send(`${shared.relay.url}/healthz`);
     expect(response.status).toBe(200);
     expect(JSON.parse(response.body)).toEqual({ ok: true });
   });
 
   it('accepts requests without a token when none is configured (loopback development)', async () => {
-    const open = await startRelay(upstream.url, { relayToken: undefined });
+    const open = await startRelay(shared.upstream.url, { relayToken: undefined });
     try {
       expect((await send(`${open.url}/backend-api/codex/models`)).status).toBe(200);
     } finally {
@@ -59,18 +48,18 @@ describe('relay token', () => {
 
 describe('telling the relay’s own errors from upstream answers', () => {
   it('marks its own errors with x-relay-error', async () => {
-    const refused = await send(`${relay.url}/backend-api/codex/models`);
+    const refused = await send(`${shared.relay.url}/backend-api/codex/models`);
     expect(refused.headers['x-relay-error']).toBe('invalid_relay_token');
-    const unlisted = await send(`${relay.url}/backend-api/nope`, { headers: auth });
+    const unlisted = await send(`${shared.relay.url}/backend-api/nope`, { headers: auth });
     expect(unlisted.headers['x-relay-error']).toBe('route_not_found');
   });
 
   it('passes an upstream 401 through without the mark, so the Worker treats it as ChatGPT’s answer', async () => {
-    upstream.handle = (_req, res) => {
+    shared.upstream.handle = (_req, res) => {
       res.writeHead(401, { 'content-type': 'application/json' });
       res.end('{"detail":"Unauthorized"}');
     };
-    const response = await send(`${relay.url}/backend-api/codex/models`, { headers: auth });
+    const response = await send(`${shared.relay.url}/backend-api/codex/models`, { headers: auth });
     expect(response.status).toBe(401);
     expect(response.headers['x-relay-error']).toBeUndefined();
     expect(JSON.parse(response.body)).toEqual({ detail: 'Unauthorized' });
@@ -87,10 +76,10 @@ describe('relay allowlist', () => {
     ['OPTIONS', '/oauth/token'],
     ['GET', '/'],
   ])('answers 404 for unlisted %s %s and never calls upstream', async (method, path) => {
-    const response = await send(`${relay.url}${path}`, { method, headers: auth });
+    const response = await send(`${shared.relay.url}${path}`, { method, headers: auth });
     expect(response.status).toBe(404);
     expect(JSON.parse(response.body).error).toMatchObject({ code: 'route_not_found', param: null });
-    expect(upstream.seen).toEqual([]);
+    expect(shared.upstream.seen).toEqual([]);
   });
 
   it.each([
@@ -105,38 +94,38 @@ describe('relay allowlist', () => {
     'GET /backend-api/codex/models%3Fx=1',
   ])('refuses the disguised request line %s without calling upstream', async (line) => {
     const raw = `${line} HTTP/1.1\r\nHost: relay\r\nX-Relay-Token: ${RELAY_TOKEN}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`;
-    const answer = await sendRaw(relay.port, raw);
+    const answer = await sendRaw(shared.relay.port, raw);
     expect(answer).toMatch(/^HTTP\/1\.1 (400|404) /);
-    expect(upstream.seen).toEqual([]);
+    expect(shared.upstream.seen).toEqual([]);
   });
 
   it('refuses absolute-form request targets (the relay is not a forward proxy)', async () => {
     for (const target of [
       'http://evil.example/backend-api/codex/models',
-      `${upstream.url}/backend-api/codex/models`,
-      `${upstream.url}/oauth/token`,
+      `${shared.upstream.url}/backend-api/codex/models`,
+      `${shared.upstream.url}/oauth/token`,
     ]) {
       const method = target.endsWith('token') ? 'POST' : 'GET';
       const raw = `${method} ${target} HTTP/1.1\r\nHost: evil.example\r\nX-Relay-Token: ${RELAY_TOKEN}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`;
-      const answer = await sendRaw(relay.port, raw);
+      const answer = await sendRaw(shared.relay.port, raw);
       expect(answer).toMatch(/^HTTP\/1\.1 (400|404) /);
     }
-    expect(upstream.seen).toEqual([]);
+    expect(shared.upstream.seen).toEqual([]);
   });
 
   it('refuses CONNECT tunnels', async () => {
     const answer = await sendRaw(
-      relay.port,
+      shared.relay.port,
       `CONNECT chatgpt.com:443 HTTP/1.1\r\nHost: chatgpt.com:443\r\nX-Relay-Token: ${RELAY_TOKEN}\r\n\r\n`,
     );
     expect(answer).not.toMatch(/^HTTP\/1\.1 2/);
-    expect(upstream.seen).toEqual([]);
+    expect(shared.upstream.seen).toEqual([]);
   });
 });
 
 describe('relay header handling', () => {
   it('forwards the Codex headers and strips the relay token, client-identifying and hop-by-hop headers', async () => {
-    const response = await send(`${relay.url}/backend-api/codex/responses`, {
+    const response = await send(`${shared.relay.url}/backend-api/codex/responses`, {
       method: 'POST',
       headers: {
         ...auth,
@@ -166,7 +155,7 @@ describe('relay header handling', () => {
       body: '{"model":"gpt-5.5"}',
     });
     expect(response.status).toBe(200);
-    const seen = upstream.seen[0]!.headers;
+    const seen = shared.upstream.seen[0]!.headers;
     expect(seen).toMatchObject({
       authorization: 'Bearer access-token-value',
       'chatgpt-account-id': 'acc_123',
@@ -176,7 +165,7 @@ describe('relay header handling', () => {
       'user-agent': 'codex_cli_rs/0.99.0 (Linux; x86_64) test',
       accept: 'text/event-stream',
       'content-type': 'application/json',
-      host: new URL(upstream.url).host,
+      host: new URL(shared.upstream.url).host,
     });
     for (const name of [
       'x-relay-token',
@@ -199,12 +188,12 @@ describe('relay header handling', () => {
   });
 
   it('preserves the query string', async () => {
-    await send(`${relay.url}/backend-api/codex/models?client_version=0.99.0&x=%2F`, { headers: auth });
-    expect(upstream.seen[0]!.url).toBe('/backend-api/codex/models?client_version=0.99.0&x=%2F');
+    await send(`${shared.relay.url}/backend-api/codex/models?client_version=0.99.0&x=%2F`, { headers: auth });
+    expect(shared.upstream.seen[0]!.url).toBe('/backend-api/codex/models?client_version=0.99.0&x=%2F');
   });
 
   it('passes the upstream status, body and headers back, minus hop-by-hop ones', async () => {
-    upstream.handle = (_req, res) => {
+    shared.upstream.handle = (_req, res) => {
       res.writeHead(429, {
         'content-type': 'application/json',
         'retry-after': '7',
@@ -214,7 +203,7 @@ describe('relay header handling', () => {
       });
       res.end('{"error":{"type":"usage_limit_reached"}}');
     };
-    const response = await send(`${relay.url}/backend-api/codex/responses`, { method: 'POST', headers: auth, body: '{}' });
+    const response = await send(`${shared.relay.url}/backend-api/codex/responses`, { method: 'POST', headers: auth, body: '{}' });
     expect(response.status).toBe(429);
     expect(response.body).toBe('{"error":{"type":"usage_limit_reached"}}');
     expect(response.headers).toMatchObject({ 'retry-after': '7', 'x-codex-primary-used-percent': '100' });
@@ -239,8 +228,8 @@ describe('relay upstream failures', { timeout: 20_000 }, () => {
   });
 
   it('answers 504 upstream_timeout when the upstream never sends headers', async () => {
-    const slow = await startRelay(upstream.url, { headersTimeoutMs: 200 });
-    upstream.handle = () => {}; // never answers
+    const slow = await startRelay(shared.upstream.url, { headersTimeoutMs: 200 });
+    shared.upstream.handle = () => {}; // never answers
     try {
       const response = await send(`${slow.url}/backend-api/codex/models`, { headers: auth });
       expect(response.status).toBe(504);
@@ -253,22 +242,22 @@ describe('relay upstream failures', { timeout: 20_000 }, () => {
 
 describe('relay limits', () => {
   it('answers 413 for a declared body over the limit without calling upstream', async () => {
-    const small = await startRelay(upstream.url, { bodyLimitBytes: 1024 });
+    const small = await startRelay(shared.upstream.url, { bodyLimitBytes: 1024 });
     try {
       const response = await send(`${small.url}/oauth/token`, { method: 'POST', headers: auth, body: Buffer.alloc(2048, 97) });
       expect(response.status).toBe(413);
       expect(JSON.parse(response.body).error.code).toBe('request_too_large');
-      expect(upstream.seen).toEqual([]);
+      expect(shared.upstream.seen).toEqual([]);
     } finally {
       await small.close();
     }
   });
 
   it('answers 503 with Retry-After when the concurrency limit is reached', async () => {
-    const tight = await startRelay(upstream.url, { maxConcurrentRequests: 1 });
+    const tight = await startRelay(shared.upstream.url, { maxConcurrentRequests: 1 });
     const arrived = signal();
     const release = signal();
-    upstream.handle = async (_req, res) => {
+    shared.upstream.handle = async (_req, res) => {
       arrived.resolve();
       await release.promise;
       res.end('done');
@@ -283,7 +272,7 @@ describe('relay limits', () => {
       expect((await send(`${tight.url}/healthz`)).status).toBe(200);
       release.resolve();
       expect((await first).status).toBe(200);
-      expect(upstream.seen).toHaveLength(1);
+      expect(shared.upstream.seen).toHaveLength(1);
     } finally {
       await tight.close();
     }
@@ -292,7 +281,7 @@ describe('relay limits', () => {
 
 describe('relay logs', () => {
   it('writes one JSON line per request with no token, Authorization value, body or query values', async () => {
-    const quiet = await startRelay(upstream.url);
+    const quiet = await startRelay(shared.upstream.url);
     const body = '{"input":"BODY-SECRET-TEXT"}';
     try {
       await send(`${quiet.url}/backend-api/codex/responses?client_version=QUERY-SECRET-VALUE`, {

@@ -5,6 +5,7 @@
 import { request as httpRequest, createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { buildRelay } from '../../../relay/app.ts';
 import { loadRelayConfig, type RelayConfig } from '../../../relay/config.ts';
 
@@ -116,4 +117,33 @@ export function signal<T = void>(): { promise: Promise<T>; resolve: (value: T) =
   let resolve!: (value: T) => void;
   const promise = new Promise<T>((r) => (resolve = r));
   return { promise, resolve };
+}
+
+/** How a response body finished: read to its end, or cut with the connection mid-body. */
+export function endingOf(res: IncomingMessage): Promise<'clean end' | 'cut'> {
+  const ending = new Promise<'clean end' | 'cut'>((resolve) => {
+    res.on('end', () => resolve('clean end'));
+    res.on('error', () => resolve('cut'));
+    res.on('aborted', () => resolve('cut'));
+  });
+  res.resume();
+  return ending;
+}
+
+/**
+ * Registers the hooks for a test file whose tests share one recording upstream and one relay
+ * in front of it (the upstream forgets what it saw after each test).
+ */
+export function relayWithRecordingUpstream(): { readonly upstream: RecordingUpstream; readonly relay: RunningRelay } {
+  const running = {} as { upstream: RecordingUpstream; relay: RunningRelay };
+  beforeAll(async () => {
+    running.upstream = await new RecordingUpstream().start();
+    running.relay = await startRelay(running.upstream.url);
+  });
+  afterAll(async () => {
+    await running.relay.close();
+    await running.upstream.close();
+  });
+  afterEach(() => running.upstream.reset());
+  return running;
 }

@@ -2,7 +2,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { request, type IncomingMessage } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RELAY_TOKEN, RecordingUpstream, nextEvent, signal } from './harness.ts';
+import { RELAY_TOKEN, RecordingUpstream, endingOf, nextEvent, signal } from './harness.ts';
 
 const SERVER = fileURLToPath(new URL('../../../relay/server.ts', import.meta.url));
 
@@ -137,12 +137,7 @@ describe('relay server entrypoint', { timeout: 30_000 }, () => {
       const req = request(`${url}/backend-api/codex/models`, { headers: { 'x-relay-token': RELAY_TOKEN } });
       req.end();
       const res = (await nextEvent(req, 'response')) as IncomingMessage;
-      const outcome = new Promise<string>((resolve) => {
-        res.on('end', () => resolve('clean end'));
-        res.on('error', () => resolve('cut'));
-        res.on('aborted', () => resolve('cut'));
-      });
-      res.resume();
+      const outcome = endingOf(res);
 
       child.proc.kill('SIGTERM');
       expect(await outcome).toBe('cut');
