@@ -10,8 +10,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { AuthFileError, parseCodexAuthFile } from '../worker/codex-auth-file.ts';
-import { ConfigError, getKeyring, sealTokenBundle } from '../worker/crypto.ts';
+import { AuthFileError, parseCodexAuthFile } from '../worker/accounts/codex-auth-file.ts';
+import { ConfigError, getKeyring, sealTokenBundle } from '../worker/accounts/crypto.ts';
 import {
   INSERT_API_KEY_SQL,
   insertApiKeyParams,
@@ -20,8 +20,8 @@ import {
   UPSERT_USER_SQL,
   upsertUserParams,
 } from '../worker/db/statements.ts';
-import { isValidEmail, normalizeEmail } from '../worker/email.ts';
-import { mintProxyKey } from '../worker/proxy-keys.ts';
+import { isValidEmail, normalizeEmail } from '../worker/shared/email.ts';
+import { mintProxyKey } from '../worker/accounts/proxy-keys.ts';
 import { d1ExecuteStatements, d1Query, type D1Target } from './lib/d1-cli.ts';
 import { readDevVars } from './lib/dev-vars.ts';
 import { PROJECT_ROOT } from './lib/processes.ts';

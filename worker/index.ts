@@ -1,10 +1,10 @@
 import { Hono } from 'hono';
-import { requireProxyKey, type AuthVariables } from './auth.ts';
-import { toApiError, ApiError } from './errors.ts';
-import { openAiCompatibleApp, openAiCors } from './openai-compatible.ts';
+import { requireProxyKey, type AuthVariables } from './api/key-check.ts';
+import { toApiError, ApiError } from './shared/errors.ts';
+import { openAiCompatibleApp, openAiCors } from './api/openai-compatible.ts';
 import { notFoundPage, webApp } from './web/app.tsx';
-export { AuthBroker } from './auth-broker.ts';
-export { CodexRelay } from './codex-relay.ts';
+export { AuthBroker } from './accounts/auth-broker.ts';
+export { CodexRelay } from './upstream/codex-relay.ts';
 
 const app = new Hono<{ Bindings: Env; Variables: AuthVariables }>();
 // Every OpenAI-surface route, and the unprefixed aliases some clients (Cursor) call, needs a proxy key.

@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { startLocalStack } from '../../test/e2e/local-stack.ts';
-import { normalizeChatRequest } from '../../worker/chat-request.ts';
-import { chatSseStream } from '../../worker/chat-response.ts';
-import { parseSseStream } from '../../worker/sse.ts';
+import { normalizeChatRequest } from '../../worker/translate/chat-request.ts';
+import { chatSseStream } from '../../worker/translate/chat-response.ts';
+import { parseSseStream } from '../../worker/translate/sse.ts';
 import type { BenchTable } from './run.ts';
 
 const MB = 1_000_000;

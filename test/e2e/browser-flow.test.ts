@@ -194,7 +194,7 @@ describe('a new user in a real browser', () => {
       expect(rows.includes(secret), 'a secret appears in D1').toBe(false);
     }
     // No log line of ours holds a secret. (The sign-in token is also kept out of request URLs, which
-    // Workers Logs record, by riding in the link's fragment: test/worker/web-magic-link.test.ts.)
+    // Workers Logs record, by riding in the link's fragment: test/worker/web/magic-link.test.ts.)
     for (const secret of [...secrets, magicToken, oauthState]) {
       expect(stack.logs().includes(secret), 'a secret appears in the logs').toBe(false);
     }

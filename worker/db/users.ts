@@ -1,5 +1,5 @@
 /** Queries on `users`. Emails are stored normalized (see normalizeEmail). */
-import { normalizeEmail } from '../email.ts';
+import { normalizeEmail } from '../shared/email.ts';
 import { UPSERT_USER_SQL, upsertUserParams } from './statements.ts';
 
 export interface UserRow {

@@ -3,7 +3,7 @@
  * ChatGPT sign-in (`http://localhost:1455/auth/callback?code=…&state=…`). Pure.
  * Lenient about form (no scheme, only the query string, surrounding spaces), strict about content.
  */
-import { OAUTH_REDIRECT_URI } from '../oauth.ts';
+import { OAUTH_REDIRECT_URI } from '../upstream/oauth.ts';
 
 export type PastedCallback =
   | { kind: 'ok'; code: string; state: string }

@@ -1,9 +1,9 @@
 /** What the dashboard shows: the ChatGPT link, usage windows, and the user's proxy keys. */
-import { createApiKey, type CreatedApiKey } from '../api-keys.ts';
+import { createApiKey, type CreatedApiKey } from '../accounts/api-keys.ts';
 import { listApiKeys, type ApiKeyRow } from '../db/api-keys.ts';
 import { readCodexTokens, type CodexTokenRow } from '../db/codex-tokens.ts';
-import type { RateLimitSnapshot } from '../rate-limits.ts';
-import { fetchUsage } from '../usage.ts';
+import type { RateLimitSnapshot } from '../upstream/rate-limits.ts';
+import { fetchUsage } from '../upstream/usage-endpoint.ts';
 import { KEY_NAME_MAX_LENGTH, MAX_ACTIVE_KEYS } from './settings.ts';
 
 /** Figures younger than this are shown as they are; older ones are refreshed from the usage endpoint. */

@@ -4,8 +4,8 @@
  * already has an account: the account is created only when a link is redeemed.
  */
 import { findMagicLink, insertMagicLink, redeemMagicLink as redeemRow } from '../db/magic-links.ts';
-import { isValidEmail, normalizeEmail } from '../email.ts';
-import { MailError, sendMail } from '../mail.ts';
+import { isValidEmail, normalizeEmail } from '../shared/email.ts';
+import { MailError, sendMail } from './mail.ts';
 import { magicLinkMail } from './mail-templates.ts';
 import { takeRateLimit } from './rate-limit.ts';
 import { hashSecret, isSecretShaped, newSecret } from './secrets.ts';

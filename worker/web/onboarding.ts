@@ -3,13 +3,13 @@
  * the pasted callback address, or an auth.json from the Codex CLI. Either way the tokens are
  * stored encrypted and the user's AuthBroker forgets what it had cached.
  */
-import { AuthFileError, parseCodexAuthFile } from '../codex-auth-file.ts';
-import { tokenKeyring, sealTokenBundle, type Keyring } from '../crypto.ts';
+import { AuthFileError, parseCodexAuthFile } from '../accounts/codex-auth-file.ts';
+import { tokenKeyring, sealTokenBundle, type Keyring } from '../accounts/crypto.ts';
 import { replaceCodexTokens } from '../db/codex-tokens.ts';
 import { claimOAuthState, findOAuthState, insertOAuthState } from '../db/oauth-states.ts';
-import { readTokenClaims } from '../jwt.ts';
-import { buildAuthorizeUrl, exchangeAuthorizationCode } from '../oauth.ts';
-import type { TokenBundle } from '../token-bundle.ts';
+import { readTokenClaims } from '../accounts/jwt.ts';
+import { buildAuthorizeUrl, exchangeAuthorizationCode } from '../upstream/oauth.ts';
+import type { TokenBundle } from '../accounts/token-bundle.ts';
 import { parsePastedCallback, type PastedCallback } from './callback-url.ts';
 import { hashSecret, newPkcePair, newSecret } from './secrets.ts';
 import { OAUTH_STATE_TTL_MS, SPENT_ROW_RETENTION_MS } from './settings.ts';

@@ -2,8 +2,8 @@
  * The random secrets of the browser flows (magic-link tokens, session ids, OAuth state, PKCE
  * verifiers) and the only forms in which they are stored or compared. Formats: docs/storage.md.
  */
-import { randomToken } from '../crypto.ts';
-import { bytesToBase64Url, bytesToHex, utf8Encode } from '../encoding.ts';
+import { randomToken } from '../accounts/crypto.ts';
+import { bytesToBase64Url, bytesToHex, utf8Encode } from '../shared/encoding.ts';
 
 /** 32 random bytes as 43 base64url characters: magic-link tokens, session ids, OAuth state. */
 export function newSecret(): string {

@@ -8,7 +8,7 @@ import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { createMiddleware } from 'hono/factory';
 import { HTTPException } from 'hono/http-exception';
 import { csrf } from 'hono/csrf';
-import { constantTimeEqual } from '../crypto.ts';
+import { constantTimeEqual } from '../accounts/crypto.ts';
 import { deleteSession, findSessionUser, insertSession } from '../db/sessions.ts';
 import type { WebContext, WebEnv, WebSession } from './context.ts';
 import { csrfTokenFor, hashSecret, isSecretShaped, newSecret } from './secrets.ts';

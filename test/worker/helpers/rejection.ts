@@ -1,4 +1,4 @@
-import { ApiError } from '../../../worker/errors.ts';
+import { ApiError } from '../../../worker/shared/errors.ts';
 
 /** The ApiError `promise` rejects with; fails the test when it resolves or rejects otherwise. */
 export async function rejection(promise: Promise<unknown>): Promise<ApiError> {

@@ -3,9 +3,9 @@
  * encrypted codex_tokens row (from a fresh fake token family) and a proxy key.
  */
 import { env } from 'cloudflare:workers';
-import { createApiKey } from '../../../worker/api-keys.ts';
-import { parseCodexAuthFile } from '../../../worker/codex-auth-file.ts';
-import { getKeyring, sealTokenBundle } from '../../../worker/crypto.ts';
+import { createApiKey } from '../../../worker/accounts/api-keys.ts';
+import { parseCodexAuthFile } from '../../../worker/accounts/codex-auth-file.ts';
+import { getKeyring, sealTokenBundle } from '../../../worker/accounts/crypto.ts';
 import { replaceCodexTokens } from '../../../worker/db/codex-tokens.ts';
 import { findOrCreateUser } from '../../../worker/db/users.ts';
 import { FakeCodexControl } from '../../support/fake-codex/control.ts';

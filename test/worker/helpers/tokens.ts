@@ -1,5 +1,5 @@
 /** Unsigned JWTs and auth.json texts shaped like the ones ChatGPT issues (test-only). */
-import { bytesToBase64Url, utf8Encode } from '../../../worker/encoding.ts';
+import { bytesToBase64Url, utf8Encode } from '../../../worker/shared/encoding.ts';
 
 export function makeJwt(payload: Record<string, unknown>): string {
   const part = (value: unknown) => bytesToBase64Url(utf8Encode(JSON.stringify(value)));

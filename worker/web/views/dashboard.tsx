@@ -1,10 +1,10 @@
 /** @jsxImportSource hono/jsx */
 /** /dashboard: connection status, usage, proxy keys, how to call the API, account deletion. */
 import type { FC } from 'hono/jsx';
-import type { CreatedApiKey } from '../../api-keys.ts';
+import type { CreatedApiKey } from '../../accounts/api-keys.ts';
 import type { ApiKeyRow } from '../../db/api-keys.ts';
 import type { CodexTokenRow } from '../../db/codex-tokens.ts';
-import type { RateLimitSnapshot, RateLimitWindow } from '../../rate-limits.ts';
+import type { RateLimitSnapshot, RateLimitWindow } from '../../upstream/rate-limits.ts';
 import type { WebSession } from '../context.ts';
 import { KEY_NAME_MAX_LENGTH } from '../settings.ts';
 import { CopyBlock, Csrf, Field, Notice, Time, describedBy } from './components.tsx';

@@ -2,7 +2,7 @@
 /** /onboarding: connect (or reconnect) a ChatGPT account. */
 import type { FC } from 'hono/jsx';
 import type { CodexTokenRow } from '../../db/codex-tokens.ts';
-import { OAUTH_REDIRECT_URI } from '../../oauth.ts';
+import { OAUTH_REDIRECT_URI } from '../../upstream/oauth.ts';
 import type { WebSession } from '../context.ts';
 import type { ConnectFailure } from '../onboarding.ts';
 import { CopyBlock, Csrf, Field, Notice, describedBy } from './components.tsx';

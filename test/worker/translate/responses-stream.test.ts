@@ -1,0 +1,164 @@
+import { describe, expect, it } from 'vitest';
+import { ApiError } from '../../../worker/shared/errors.ts';
+import { collectResponse, responsesSseStream } from '../../../worker/translate/responses-stream.ts';
+import { parseSseStream, type SseEvent } from '../../../worker/translate/sse.ts';
+import { CALL_A, CALL_B, EVENTS, MESSAGE_ITEM, MESSAGE_TEXT, REASONING_ITEM, USAGE } from '../fixtures/codex-stream.ts';
+import { rejection } from '../helpers/rejection.ts';
+
+/** Hands the events out one read at a time, then ends (or fails, like a dropped connection). */
+function eventsOf(list: Array<Record<string, unknown>>, tail?: Error): ReadableStream<SseEvent> {
+  let at = 0;
+  return new ReadableStream(
+    {
+      pull(controller) {
+        const data = list[at++];
+        if (data) controller.enqueue({ type: String(data.type), data });
+        else if (tail) controller.error(tail);
+        else controller.close();
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+const withoutTerminal = EVENTS.filter((e) => e.type !== 'response.completed');
+
+async function framesOf(stream: ReadableStream<Uint8Array>): Promise<SseEvent[]> {
+  const events: SseEvent[] = [];
+  for await (const e of parseSseStream(stream)) events.push(e);
+  return events;
+}
+
+describe('aggregating a stream for stream:false', () => {
+  it('rebuilds output from the finished items, in order, with text and usage', async () => {
+    const response = await collectResponse(eventsOf(EVENTS));
+    expect(response).toMatchObject({ id: 'resp_abc', object: 'response', status: 'completed', model: 'gpt-5.5', usage: USAGE });
+    expect(response.output).toEqual([REASONING_ITEM, MESSAGE_ITEM, CALL_A, CALL_B]);
+    expect(response.output_text).toBe(MESSAGE_TEXT);
+  });
+
+  it('keeps two parallel tool calls apart although both claim output_index 0', async () => {
+    const response = await collectResponse(eventsOf(EVENTS));
+    const calls = response.output.filter((item) => item.type === 'function_call');
+    expect(calls.map((c) => [c.call_id, c.arguments])).toEqual([
+      ['call_a', '{"city":"Paris"}'],
+      ['call_b', '{"city":"Zürich"}'],
+    ]);
+  });
+
+  it('returns an incomplete response with its reason and the partial text', async () => {
+    const cutOff = [
+      ...EVENTS.slice(0, 9),
+      {
+        type: 'response.incomplete',
+        response: { id: 'resp_abc', object: 'response', status: 'incomplete', incomplete_details: { reason: 'max_output_tokens' }, output: [] },
+      },
+    ];
+    const response = await collectResponse(eventsOf(cutOff));
+    expect(response.status).toBe('incomplete');
+    expect(response.incomplete_details).toEqual({ reason: 'max_output_tokens' });
+    expect(response.output_text).toBe('Paris: 18°C ☀️, ');
+    expect(response.output.at(-1)).toMatchObject({ id: 'msg_1', type: 'message', status: 'incomplete' });
+  });
+
+  it('throws the mapped error for response.failed (so the client gets a 400, not a 200)', async () => {
+    const failed = [
+      ...EVENTS.slice(0, 2),
+      { type: 'response.failed', response: { id: 'resp_abc', status: 'failed', error: { code: 'context_length_exceeded', message: 'Too long' } } },
+    ];
+    expect(await rejection(collectResponse(eventsOf(failed)))).toMatchObject({ status: 400, code: 'context_length_exceeded' });
+  });
+
+  it('throws for a top-level error event', async () => {
+    const err = await rejection(collectResponse(eventsOf([EVENTS[0]!, { type: 'error', code: 'server_error', message: 'oops' }])));
+    expect(err).toMatchObject({ status: 502, code: 'upstream_error' });
+  });
+
+  it('throws a 502 for a stream that ends without a terminal event', async () => {
+    expect(await rejection(collectResponse(eventsOf(withoutTerminal)))).toMatchObject({ status: 502, code: 'upstream_error' });
+  });
+
+  it('throws a 502 when reading the stream fails midway', async () => {
+    const err = await rejection(collectResponse(eventsOf(EVENTS.slice(0, 5), new TypeError('Network connection lost.'))));
+    expect(err).toMatchObject({ status: 502, code: 'upstream_error' });
+    expect(err.detail).toMatch(/Network connection lost/);
+  });
+});
+
+describe('streaming to a /v1/responses client', () => {
+  it('forwards every Responses API event in order and ends with response.completed', async () => {
+    const frames = await framesOf(responsesSseStream(eventsOf(EVENTS)));
+    const forwarded = EVENTS.map((e) => String(e.type)).filter((t) => t !== 'codex.rate_limits' && t !== 'response.something_new');
+    expect(frames.map((f) => f.type)).toEqual(forwarded);
+    expect(frames.at(-1)?.type).toBe('response.completed');
+  });
+
+  it('fills the completed event’s empty output, so SDK helpers see the final items', async () => {
+    const frames = await framesOf(responsesSseStream(eventsOf(EVENTS)));
+    const completed = frames.at(-1)?.data.response as { output: unknown[]; usage: unknown };
+    expect(completed.output).toEqual([REASONING_ITEM, MESSAGE_ITEM, CALL_A, CALL_B]);
+    expect(completed.usage).toEqual(USAGE);
+  });
+
+  it('delivers each event before the next one exists upstream (no buffering)', async () => {
+    let push!: (e: Record<string, unknown>) => void;
+    const upstream = new ReadableStream<SseEvent>({
+      start(controller) {
+        push = (data) => controller.enqueue({ type: String(data.type), data });
+      },
+    });
+    const reader = responsesSseStream(upstream).getReader();
+    push(EVENTS[0]!);
+    const first = new TextDecoder().decode((await reader.read()).value);
+    expect(first).toMatch(/^event: response.created\n/);
+    push(EVENTS[1]!);
+    expect(new TextDecoder().decode((await reader.read()).value)).toMatch(/^event: response.in_progress\n/);
+    await reader.cancel();
+  });
+
+  it('ends a truncated stream with one error frame instead of hanging or pretending success', async () => {
+    const frames = await framesOf(responsesSseStream(eventsOf(withoutTerminal)));
+    const last = frames.at(-1)!;
+    expect(last.type).toBe('error');
+    expect(last.data).toMatchObject({ type: 'error', code: 'upstream_error', error: { code: 'upstream_error', type: 'api_error' } });
+    expect(frames.filter((f) => f.type === 'error')).toHaveLength(1);
+  });
+
+  it('ends with an error frame when the upstream connection breaks midway', async () => {
+    const errors: ApiError[] = [];
+    const frames = await framesOf(
+      responsesSseStream(eventsOf(EVENTS.slice(0, 5), new TypeError('Network connection lost.')), { onError: (e) => errors.push(e) }),
+    );
+    expect(frames.map((f) => f.type)).toEqual([...EVENTS.slice(0, 5).map((e) => e.type), 'error']);
+    expect(errors).toHaveLength(1);
+  });
+
+  it('forwards response.failed, then one mapped error frame', async () => {
+    const failed = [EVENTS[0]!, { type: 'response.failed', response: { error: { code: 'context_length_exceeded', message: 'Too long' } } }];
+    const frames = await framesOf(responsesSseStream(eventsOf(failed)));
+    expect(frames.map((f) => f.type)).toEqual(['response.created', 'response.failed', 'error']);
+    expect(frames[2]?.data.error).toMatchObject({ code: 'context_length_exceeded', type: 'invalid_request_error' });
+  });
+
+  it('turns a top-level error event into the mapped error frame', async () => {
+    const frames = await framesOf(responsesSseStream(eventsOf([EVENTS[0]!, { type: 'error', code: 'rate_limit_exceeded', message: 'try again in 2s' }])));
+    expect(frames.map((f) => f.type)).toEqual(['response.created', 'error']);
+    expect(frames[1]?.data).toMatchObject({ code: 'rate_limit_exceeded', error: { type: 'rate_limit_error' } });
+  });
+
+  it('cancels the upstream read when the client goes away', async () => {
+    let cancelled: unknown = null;
+    const upstream = new ReadableStream<SseEvent>({
+      start(controller) {
+        controller.enqueue({ type: 'response.created', data: EVENTS[0]! });
+      },
+      cancel(reason) {
+        cancelled = reason ?? 'cancelled';
+      },
+    });
+    const reader = responsesSseStream(upstream).getReader();
+    await reader.read();
+    await reader.cancel('client disconnected');
+    expect(cancelled).toBe('client disconnected');
+  });
+});

@@ -1,0 +1,152 @@
+/**
+ * The OpenAI-compatible surface: a Hono sub-app mounted at `/v1` (and unprefixed, for clients
+ * such as Cursor that call `/models`). Proxy-key checks, CORS and error rendering are mounted
+ * around it in index.ts; handlers here throw ApiError and let the one onError answer.
+ */
+import { Hono } from 'hono';
+import { cors } from 'hono/cors';
+import type { Context } from 'hono';
+import type { AuthVariables } from './key-check.ts';
+import { normalizeChatRequest, reasoningDisplaySetting } from '../translate/chat-request.ts';
+import { chatError, chatSseStream, collectChatCompletion } from '../translate/chat-response.ts';
+import { openModelStream } from '../upstream/codex-client.ts';
+import { ApiError } from '../shared/errors.ts';
+import { describeModel, listModels } from '../upstream/models.ts';
+import { conversationCacheKey } from './prompt-cache.ts';
+import { normalizeResponsesRequest, type UpstreamResponsesBody } from '../translate/responses-request.ts';
+import { collectResponse, responsesSseStream } from '../translate/responses-stream.ts';
+import { SSE_HEADERS, type SseEvent } from '../translate/sse.ts';
+
+/** Largest request body accepted (images arrive inline as data URLs). */
+export const MAX_REQUEST_BODY_BYTES = 20 * 1024 * 1024;
+
+type AppEnv = { Bindings: Env; Variables: AuthVariables };
+
+/** CORS for browser clients; preflights are answered here, before any key check. */
+export const openAiCors = cors({
+  origin: '*',
+  allowMethods: ['GET', 'POST', 'OPTIONS'],
+  // allowHeaders is left empty on purpose: the middleware then echoes what the preflight asks
+  // for, which the OpenAI SDKs need (they send many x-stainless-* headers).
+  exposeHeaders: ['Retry-After', 'Content-Type'],
+  maxAge: 86_400,
+});
+
+function tooLarge(): ApiError {
+  return new ApiError('request_too_large', `The request body is larger than ${MAX_REQUEST_BODY_BYTES / (1024 * 1024)} MiB.`);
+}
+
+/**
+ * Reads a JSON body without trusting Content-Length alone: a declared size over the limit is
+ * refused before reading, and the bytes actually read are counted too (chunked uploads).
+ */
+export async function readJsonBody(request: Request, limit = MAX_REQUEST_BODY_BYTES): Promise<unknown> {
+  const declared = Number(request.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > limit) throw tooLarge();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  if (request.body) {
+    const reader = request.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > limit) {
+        await reader.cancel().catch(() => {});
+        throw tooLarge();
+      }
+      chunks.push(value);
+    }
+  }
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    throw new ApiError(
+      'invalid_json',
+      'We could not parse the JSON body of your request. Send a JSON object with Content-Type: application/json.',
+    );
+  }
+}
+
+function logStreamError(err: ApiError): void {
+  console.error(JSON.stringify({ event: 'stream_failed', code: err.code, status: err.status, detail: err.detail ?? null }));
+}
+
+function logIgnored(params: string[]): void {
+  if (params.length > 0) console.log(JSON.stringify({ event: 'params_ignored', params }));
+}
+
+/**
+ * Sends a translated request upstream for the caller. A client without a `prompt_cache_key` gets
+ * one derived from the conversation, so its turns share the backend's prompt cache.
+ */
+async function openUpstream(
+  c: Context<AppEnv>,
+  body: UpstreamResponsesBody,
+  clientCacheKey: string | null,
+): Promise<ReadableStream<SseEvent>> {
+  const userId = c.get('caller').userId;
+  const promptCacheKey = clientCacheKey ?? (await conversationCacheKey(userId, body));
+  return openModelStream(c.env, {
+    userId,
+    body: { ...body, prompt_cache_key: promptCacheKey },
+    promptCacheKey,
+    signal: c.req.raw.signal,
+    waitUntil: (promise) => c.executionCtx.waitUntil(promise),
+  });
+}
+
+function methodNotAllowed(method: string): never {
+  throw new ApiError('method_not_allowed', `${method} is not allowed on this path; use POST.`);
+}
+
+export const openAiCompatibleApp = new Hono<AppEnv>()
+  .get('/models', (c) => c.json(listModels()))
+  .get('/models/:id', (c) => {
+    const model = describeModel(c.req.param('id'));
+    if (!model) {
+      throw new ApiError('model_not_found', `The model '${c.req.param('id')}' does not exist or is not served here.`, {
+        param: 'model',
+      });
+    }
+    return c.json(model);
+  })
+  .post('/chat/completions', async (c) => {
+    const request = normalizeChatRequest(await readJsonBody(c.req.raw), {
+      reasoningDisplay: reasoningDisplaySetting(c.env),
+    });
+    logIgnored(request.ignored);
+    const events = await openUpstream(c, request.body, request.promptCacheKey).catch((err: unknown) => {
+      throw chatError(err);
+    });
+    const answer = {
+      id: `chatcmpl-${crypto.randomUUID().replaceAll('-', '')}`,
+      created: Math.floor(Date.now() / 1000),
+      model: request.model,
+      includeUsage: request.includeUsage,
+      reasoningDisplay: request.reasoningDisplay,
+      stop: request.stop,
+      legacyFunctions: request.legacyFunctions,
+    };
+    if (request.stream) {
+      return new Response(chatSseStream(events, { ...answer, onError: logStreamError }), { headers: SSE_HEADERS });
+    }
+    return c.json(await collectChatCompletion(events, answer));
+  })
+  .all('/chat/completions', (c) => methodNotAllowed(c.req.method))
+  .post('/responses', async (c) => {
+    const request = normalizeResponsesRequest(await readJsonBody(c.req.raw));
+    logIgnored(request.ignored);
+    const events = await openUpstream(c, request.body, request.promptCacheKey);
+    if (request.stream) {
+      return new Response(responsesSseStream(events, { onError: logStreamError }), { headers: SSE_HEADERS });
+    }
+    return c.json(await collectResponse(events));
+  })
+  .all('/responses', (c) => methodNotAllowed(c.req.method));

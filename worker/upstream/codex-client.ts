@@ -1,0 +1,138 @@
+/**
+ * The one function that performs a model request for a user: token from the user's AuthBroker,
+ * the upstream call with the Codex headers, one forced refresh and retry on 401, rate-limit
+ * headers recorded, failures mapped to ApiErrors. It returns the parsed event stream; what the
+ * client receives (pass-through, aggregation, Chat Completions) is decided by the caller.
+ */
+import { accessFromGrant } from '../accounts/auth-broker.ts';
+import { ApiError } from '../shared/errors.ts';
+import { parseRateLimitEvent, parseRateLimitHeaders, type RateLimitSnapshot } from './rate-limits.ts';
+import type { UpstreamResponsesBody } from '../translate/responses-request.ts';
+import { parseSseStream, type SseEvent } from '../translate/sse.ts';
+import { codexHeaders, upstreamFetch } from './egress.ts';
+import {
+  mapUpstreamResponse,
+  streamEndedEarlyError,
+  upstreamTimeoutError,
+  upstreamUnreachableError,
+} from './error-mapping.ts';
+
+/** How long we wait for the backend's response headers (the stream itself may run longer). */
+export const UPSTREAM_HEADERS_TIMEOUT_MS = 90_000;
+
+export interface ModelRequest {
+  userId: string;
+  body: UpstreamResponsesBody;
+  /** The client's `prompt_cache_key`: the upstream session id is derived from it when present. */
+  promptCacheKey: string | null;
+  /** The client's request signal: a disconnect aborts the upstream request (and its stream). */
+  signal?: AbortSignal;
+  /** `ctx.waitUntil`, for bookkeeping that must not delay the answer. */
+  waitUntil: (promise: Promise<unknown>) => void;
+}
+
+export interface ModelRequestOptions {
+  headersTimeoutMs?: number;
+  now?: () => number;
+}
+
+type Grant = { accessToken: string; accountId: string };
+
+/**
+ * Sends `request.body` to the Codex backend for `request.userId` and returns its events.
+ * Throws ApiError for every failure before the stream starts.
+ */
+export async function openModelStream(
+  env: Env,
+  request: ModelRequest,
+  options: ModelRequestOptions = {},
+): Promise<ReadableStream<SseEvent>> {
+  const now = options.now ?? Date.now;
+  const timeoutMs = options.headersTimeoutMs ?? UPSTREAM_HEADERS_TIMEOUT_MS;
+  const broker = env.AUTH_BROKER.getByName(request.userId);
+  const payload = JSON.stringify(request.body);
+  const sessionId = request.promptCacheKey ? await sessionIdFor(request.promptCacheKey) : crypto.randomUUID();
+  const send = (grant: Grant) => sendOnce(env, { ...grant, sessionId }, payload, request.signal, timeoutMs);
+
+  let grant = accessFromGrant(await broker.getAccessToken(request.userId));
+  let res = await send(grant);
+  if (res.status === 401) {
+    // Nothing has reached the client yet, so one retry with a refreshed token is safe.
+    await res.body?.cancel();
+    grant = accessFromGrant(await broker.refreshAfterUnauthorized(request.userId, grant.accessToken));
+    res = await send(grant);
+  }
+
+  const record = (snapshot: RateLimitSnapshot | null) => {
+    if (!snapshot) return;
+    request.waitUntil(
+      broker.recordRateLimits(request.userId, snapshot).catch((err: unknown) => {
+        console.error(JSON.stringify({ event: 'rate_limits_record_failed', error: String(err) }));
+      }),
+    );
+  };
+  record(parseRateLimitHeaders(res.headers, now()));
+
+  if (!res.ok) throw await mapUpstreamResponse(res, now());
+  if (!res.body) throw streamEndedEarlyError('upstream answered 2xx without a body');
+  return parseSseStream(res.body).pipeThrough(rateLimitObserver((data) => record(parseRateLimitEvent(data, now()))));
+}
+
+/** One upstream attempt, with the header timeout and the client's abort signal applied. */
+async function sendOnce(
+  env: Env,
+  grant: Grant & { sessionId: string },
+  payload: string,
+  clientSignal: AbortSignal | undefined,
+  timeoutMs: number,
+): Promise<Response> {
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort(new DOMException('upstream headers timeout', 'TimeoutError'));
+  }, timeoutMs);
+  // Kept for the whole stream, not only until the headers: a client leaving mid-stream aborts it too.
+  if (clientSignal?.aborted) controller.abort(clientSignal.reason);
+  clientSignal?.addEventListener('abort', () => controller.abort(clientSignal.reason), { once: true });
+  try {
+    return await upstreamFetch(env, 'responses', {
+      method: 'POST',
+      headers: codexHeaders(grant),
+      body: payload,
+      signal: controller.signal,
+    });
+  } catch (err) {
+    if (err instanceof ApiError) throw err;
+    if (timedOut) throw upstreamTimeoutError(Math.round(timeoutMs / 1000));
+    if (clientSignal?.aborted) {
+      throw new ApiError('upstream_error', 'The request was cancelled.', { detail: 'client disconnected' });
+    }
+    throw upstreamUnreachableError(err);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Passes events through, telling `onRateLimits` about `codex.rate_limits` events on the way. */
+function rateLimitObserver(onRateLimits: (data: Record<string, unknown>) => void): TransformStream<SseEvent, SseEvent> {
+  return new TransformStream({
+    transform(event, controller) {
+      if (event.type === 'codex.rate_limits') onRateLimits(event.data);
+      controller.enqueue(event);
+    },
+  });
+}
+
+/**
+ * A UUID-shaped session id that stays the same for one `prompt_cache_key` (so the backend can
+ * reuse its prompt cache across a conversation) without sending the key itself as the id.
+ */
+export async function sessionIdFor(promptCacheKey: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(promptCacheKey)));
+  const b = digest.slice(0, 16);
+  b[6] = (b[6]! & 0x0f) | 0x80; // version 8 (custom)
+  b[8] = (b[8]! & 0x3f) | 0x80; // RFC 9562 variant
+  const hex = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
