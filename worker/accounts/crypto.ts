@@ -44,14 +44,19 @@ export class DecryptError extends Error {
 const hmacKeys = new Map<string, Promise<WebCryptoKey>>();
 
 /** Hex HMAC-SHA-256(API_KEY_PEPPER, key): the only form in which a proxy key is stored. */
-export async function hashProxyKey(pepper: string | undefined, key: string): Promise<string> {
+export function hashProxyKey(pepper: string | undefined, key: string): Promise<string> {
+  return pepperedHmac(pepper, key);
+}
+
+/** Hex HMAC-SHA-256 keyed with API_KEY_PEPPER: proxy keys, and the subjects of web rate limits. */
+export async function pepperedHmac(pepper: string | undefined, message: string): Promise<string> {
   if (!pepper) throw new ConfigError('API_KEY_PEPPER is not set: configure it as a Worker secret (any long random string).');
   let hmacKey = hmacKeys.get(pepper);
   if (!hmacKey) {
     hmacKey = crypto.subtle.importKey('raw', utf8Encode(pepper), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
     hmacKeys.set(pepper, hmacKey);
   }
-  const mac = await crypto.subtle.sign('HMAC', await hmacKey, utf8Encode(key));
+  const mac = await crypto.subtle.sign('HMAC', await hmacKey, utf8Encode(message));
   return bytesToHex(new Uint8Array(mac));
 }
 

@@ -2,7 +2,7 @@
  * The random secrets of the browser flows (magic-link tokens, session ids, OAuth state, PKCE
  * verifiers) and the only forms in which they are stored or compared. Formats: docs/storage.md.
  */
-import { randomToken } from '../accounts/crypto.ts';
+import { pepperedHmac, randomToken } from '../accounts/crypto.ts';
 import { bytesToBase64Url, bytesToHex, utf8Encode } from '../shared/encoding.ts';
 
 /** 32 random bytes as 43 base64url characters: magic-link tokens, session ids, OAuth state. */
@@ -38,9 +38,7 @@ export async function csrfTokenFor(browserSecret: string): Promise<string> {
  * with API_KEY_PEPPER, so the table never holds a reversible address.
  */
 export async function rateLimitBucket(pepper: string, rule: string, subject: string): Promise<string> {
-  const key = await crypto.subtle.importKey('raw', utf8Encode(pepper), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
-  const mac = await crypto.subtle.sign('HMAC', key, utf8Encode(`usemysub:rate-limit:v1:${rule}:${subject}`));
-  return `${rule}:${bytesToHex(new Uint8Array(mac))}`;
+  return `${rule}:${await pepperedHmac(pepper, `usemysub:rate-limit:v1:${rule}:${subject}`)}`;
 }
 
 /** A PKCE pair (RFC 7636, S256): a 64-byte verifier, as the Codex CLI makes, and its challenge. */
