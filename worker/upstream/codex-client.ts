@@ -73,7 +73,7 @@ export async function openModelStream(
   };
   record(parseRateLimitHeaders(res.headers, now()));
 
-  if (!res.ok) throw await mapUpstreamResponse(res, now());
+  if (!res.ok) throw await mapUpstreamResponse(res, now(), env.PUBLIC_APP_ORIGIN);
   if (!res.body) throw streamEndedEarlyError('upstream answered 2xx without a body');
   return parseSseStream(res.body).pipeThrough(rateLimitObserver((data) => record(parseRateLimitEvent(data, now()))));
 }
