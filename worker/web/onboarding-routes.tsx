@@ -22,7 +22,8 @@ async function showPage(c: WebContext, failure?: { failure: ConnectFailure; from
     failure ? statusFor(failure.failure) : 200);
 }
 
-function statusFor(failure: ConnectFailure): 400 | 502 {
+function statusFor(failure: ConnectFailure): 400 | 409 | 502 {
+  if (failure.kind === 'account_taken') return 409;
   return failure.kind === 'exchange_unavailable' ? 502 : 400;
 }
 

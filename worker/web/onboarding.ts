@@ -54,6 +54,8 @@ export type ConnectFailure =
   | { kind: 'exchange_unavailable' }
   /** The tokens carry no ChatGPT account id (or miss a token). */
   | { kind: 'incomplete_tokens' }
+  /** Another UseMySub user has linked this ChatGPT account: one account serves one user. */
+  | { kind: 'account_taken' }
   | { kind: 'auth_file'; message: string };
 
 export type ConnectResult = { ok: true; account: LinkedAccount } | { ok: false; failure: ConnectFailure };
@@ -99,7 +101,7 @@ export async function completeAuthorization(env: Env, userId: string, pasted: st
     email: claims.email,
     refreshedAt: now,
   };
-  return { ok: true, account: await storeLink(env, keyring, userId, bundle, now) };
+  return storeLink(env, keyring, userId, bundle, now);
 }
 
 /** Connects from the text of a Codex CLI auth.json (pasted or uploaded). */
@@ -112,12 +114,18 @@ export async function connectWithAuthFile(env: Env, userId: string, text: string
     throw err;
   }
   const keyring = await tokenKeyring(env);
-  return { ok: true, account: await storeLink(env, keyring, userId, { ...bundle, refreshedAt: bundle.refreshedAt ?? now }, now) };
+  return storeLink(env, keyring, userId, { ...bundle, refreshedAt: bundle.refreshedAt ?? now }, now);
 }
 
-/** Replaces the user's tokens (clearing any reconnect flag) and resets their AuthBroker. */
-async function storeLink(env: Env, keyring: Keyring, userId: string, bundle: TokenBundle, now: number): Promise<LinkedAccount> {
-  await replaceCodexTokens(env.DB, userId, await sealTokenBundle(keyring, userId, bundle), now);
+/**
+ * Replaces the user's tokens (clearing any reconnect flag) and resets their AuthBroker; refused
+ * when another user has linked the same ChatGPT account.
+ */
+async function storeLink(env: Env, keyring: Keyring, userId: string, bundle: TokenBundle, now: number): Promise<ConnectResult> {
+  if (!(await replaceCodexTokens(env.DB, userId, await sealTokenBundle(keyring, userId, bundle), now))) {
+    console.warn(JSON.stringify({ event: 'codex_link_refused', reason: 'account_taken', userId, accountId: bundle.accountId }));
+    return fail({ kind: 'account_taken' });
+  }
   try {
     await env.AUTH_BROKER.getByName(userId).reset(userId);
   } catch (err) {
@@ -125,7 +133,7 @@ async function storeLink(env: Env, keyring: Keyring, userId: string, bundle: Tok
     console.error(JSON.stringify({ event: 'auth_broker_reset_failed', userId, error: err instanceof Error ? err.name : 'error' }));
   }
   console.log(JSON.stringify({ event: 'codex_link_connected', userId, accountId: bundle.accountId, planType: bundle.planType }));
-  return { accountId: bundle.accountId, email: bundle.email, planType: bundle.planType };
+  return { ok: true, account: { accountId: bundle.accountId, email: bundle.email, planType: bundle.planType } };
 }
 
 function fail(failure: ConnectFailure): ConnectResult {

@@ -282,3 +282,66 @@ describe('the auth.json alternative', () => {
     expect((await browser.post('/onboarding/auth-json', {}, { multipart: broken })).html).toContain('not valid JSON');
   });
 });
+
+describe('one ChatGPT account, one user', () => {
+  async function postAuthJson(browser: Browser, authJson: unknown) {
+    await browser.get('/onboarding');
+    const form = new FormData();
+    form.set('auth_json', JSON.stringify(authJson));
+    return browser.post('/onboarding/auth-json', {}, { multipart: form });
+  }
+
+  it('refuses an auth.json of an account another user linked (409), and leaves both users as they were', async () => {
+    const first = await signIn();
+    const family = await fake.createFamily();
+    expect((await postAuthJson(first.browser, family.authJson)).status).toBe(303);
+
+    const second = await signIn();
+    const refused = await postAuthJson(second.browser, family.authJson);
+    expect(refused.status).toBe(409);
+    expect(refused.html).toContain('This ChatGPT account is already connected to another UseMySub account');
+    expect(refused.html).not.toContain(first.email);
+    expect(await readCodexTokens(env.DB, await userIdOf(second.email))).toBeNull();
+    expect((await readCodexTokens(env.DB, await userIdOf(first.email)))?.account_id).toBe(family.accountId);
+  });
+
+  it('refuses the pasted sign-in of an account another user linked', async () => {
+    const first = await signIn();
+    const { landed } = await connect(first.browser);
+
+    const second = await signIn();
+    const page = await second.browser.get('/onboarding');
+    const authorize = authorizeUrlIn(page.html);
+    const code = await fake.createAuthorizationCode({
+      family: landed.family,
+      codeChallenge: authorize.searchParams.get('code_challenge') ?? '',
+      redirectUri: OAUTH_REDIRECT_URI,
+    });
+    vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const refused = await second.browser.post('/onboarding/callback', {
+      callback_url: `${OAUTH_REDIRECT_URI}?code=${code.code}&state=${authorize.searchParams.get('state')}`,
+    });
+    expect(refused.status).toBe(409);
+    expect(refused.html).toContain('already connected to another UseMySub account');
+    expect(await readCodexTokens(env.DB, await userIdOf(second.email))).toBeNull();
+  });
+
+  it('lets the same user link the same account again', async () => {
+    const { browser, email } = await signIn();
+    const family = await fake.createFamily();
+    expect((await postAuthJson(browser, family.authJson)).status).toBe(303);
+    const before = await readCodexTokens(env.DB, await userIdOf(email));
+    expect((await postAuthJson(browser, family.authJson)).status).toBe(303);
+    expect((await readCodexTokens(env.DB, await userIdOf(email)))?.version).toBe((before?.version ?? 0) + 1);
+  });
+
+  it('is guarded by a unique index, whatever writes the row', async () => {
+    const [a, b] = [await signIn(), await signIn()];
+    const family = await fake.createFamily();
+    expect((await postAuthJson(a.browser, family.authJson)).status).toBe(303);
+    const write = env.DB.prepare(
+      `INSERT INTO codex_tokens (user_id, ciphertext, account_id, updated_at) VALUES (?, 'x', ?, 0)`,
+    ).bind(await userIdOf(b.email), family.accountId).run();
+    await expect(write).rejects.toThrow(/UNIQUE constraint failed: codex_tokens\.account_id/);
+  });
+});

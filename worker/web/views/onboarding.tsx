@@ -18,6 +18,11 @@ export interface OnboardingProps {
   pasted?: string | undefined;
 }
 
+/** One ChatGPT account serves one UseMySub account; the other user is never named. */
+export const ACCOUNT_TAKEN_MESSAGE =
+  'This ChatGPT account is already connected to another UseMySub account, and one ChatGPT account can serve only one ' +
+  'UseMySub account. Sign in here with the email of that account instead, or connect a different ChatGPT account.';
+
 /** The message for each way a connection attempt can fail: what happened, and what to do now. */
 export function failureMessage(failure: ConnectFailure): string {
   switch (failure.kind) {
@@ -41,6 +46,8 @@ export function failureMessage(failure: ConnectFailure): string {
       return 'ChatGPT could not be reached to finish the sign-in. Please try again in a minute with the new sign-in link below.';
     case 'incomplete_tokens':
       return 'ChatGPT answered without a complete login (no account id or refresh token). Try again, and choose a ChatGPT workspace if asked.';
+    case 'account_taken':
+      return ACCOUNT_TAKEN_MESSAGE;
     case 'auth_file':
       return failure.message;
   }
