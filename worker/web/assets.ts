@@ -154,7 +154,9 @@ details .copy { margin-top: .75rem; }
 .device-steps { padding-left: 1.25rem; margin: 0 0 1rem; }
 .device-steps a { overflow-wrap: anywhere; }
 .device #device-code { font-size: 1.5rem; letter-spacing: .12em; font-weight: 700; }
-.device .inline-form { display: block; margin-top: .75rem; }
+.device #device-poll { margin-top: 1rem; }
+.device .inline-form { display: block; margin-top: .5rem; }
+.device .inline-form .button { padding-inline: 0; }
 `;
 
 const JS = `

@@ -99,7 +99,7 @@ const DeviceSection: FC<OnboardingProps> = (props) => {
           <li>
             Open{' '}
             <a href={DEVICE_VERIFICATION_URL} target="_blank" rel="noopener noreferrer" id="device-link">
-              {DEVICE_VERIFICATION_URL.replace(/^https:\/\//, '')} <span class="visually-hidden">(opens in a new tab)</span>
+              {DEVICE_VERIFICATION_URL.replace(/^https:\/\//, '')}<span class="visually-hidden"> (opens in a new tab)</span>
             </a>{' '}
             on this or any other device, and sign in to ChatGPT.
           </li>
