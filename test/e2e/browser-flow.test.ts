@@ -1,7 +1,7 @@
 /**
- * The whole web flow in a real browser (Debian's Chromium through playwright-core, never a
- * downloaded browser) against the local stack and the fake Codex backend: sign in by magic
- * link, connect ChatGPT with a pasted callback address, create a key, use it with the openai
+ * The whole web flow in a real browser (a system Chromium, else the one an npm package ships;
+ * never a downloaded browser: ./chromium.ts) through playwright-core, against the local stack
+ * and the fake Codex backend: sign in by magic link, connect ChatGPT with a pasted callback address, create a key, use it with the openai
  * SDK, revoke it, and see it refused. Screenshots of every page go to test-artifacts/; with
  * UPDATE_README_SCREENSHOTS=1 the three README screenshots in docs/screenshots/ are redrawn too
  * (never by default, so a test run leaves committed files alone).
@@ -13,6 +13,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { D1_DATABASE_NAME } from '../../scripts/lib/local-stack.ts';
 import { PROJECT_ROOT, run } from '../../scripts/lib/processes.ts';
+import { chooseChromium } from './chromium.ts';
 import { startLocalStack, type LocalStack } from './local-stack.ts';
 
 const ARTIFACTS = join(PROJECT_ROOT, 'test-artifacts', 'browser-flow');
@@ -36,9 +37,12 @@ async function shot(name: string, readme?: string): Promise<void> {
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   stack = await startLocalStack();
+  const choice = await chooseChromium();
+  console.log(`browser test: ${choice.kind} Chromium at ${choice.executablePath}`);
   // launch() gives every run a fresh, throwaway user-data directory.
   browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
+    executablePath: choice.executablePath,
+    env: { ...process.env, ...choice.env },
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync'],
   });
