@@ -37,12 +37,19 @@ async function connectedUser(options: FamilyOptions = {}) {
   return { ...signedIn, userId, family };
 }
 
-/** Creates a key through the dashboard form; returns the page and the clear key shown on it. */
+function newKeyIn(html: string): string | null {
+  return /<code id="new-key-value" class="secret">(cpk_[A-Za-z0-9]+)<\/code>/.exec(html)?.[1] ?? null;
+}
+
+/**
+ * Creates a key through the dashboard form and follows the redirect, as a browser does; returns
+ * the post's answer, the page it leads to and the clear key shown there.
+ */
 async function createKey(browser: Browser, name: string) {
   await browser.get('/dashboard');
-  const page = await browser.post('/dashboard/keys', { name });
-  const key = /<code id="new-key-value" class="secret">(cpk_[A-Za-z0-9]+)<\/code>/.exec(page.html)?.[1] ?? null;
-  return { page, key };
+  const posted = await browser.post('/dashboard/keys', { name });
+  const page = posted.status === 303 ? await browser.follow(posted) : posted;
+  return { posted, page, key: newKeyIn(page.html) };
 }
 
 function revokeLinkFor(html: string, name: string): string {
@@ -140,7 +147,8 @@ describe('usage windows', () => {
 describe('proxy keys', () => {
   it('are shown once after creation, with a copy button, and then only as a hint with their dates', async () => {
     const { browser } = await connectedUser();
-    const { page, key } = await createKey(browser, '  My   laptop ');
+    const { posted, page, key } = await createKey(browser, '  My   laptop ');
+    expect(posted.status).toBe(303);
     expect(page.status).toBe(200);
     expect(key).toMatch(/^cpk_[A-Za-z0-9]{49}$/);
     expect(page.html).toContain('Your new key “My laptop”');
@@ -160,9 +168,60 @@ describe('proxy keys', () => {
     expect(used.html).not.toContain('<span class="muted">Never</span>');
   });
 
+  it('are created once however often the page after "Create key" is reloaded (post/redirect/get)', async () => {
+    const { browser, userId } = await connectedUser();
+    const { posted, page, key } = await createKey(browser, 'reloaded');
+    // The post answers with a redirect to a plain GET: a reload repeats the GET, never the post.
+    expect(posted.location).toBe('/dashboard');
+    expect(posted.html).not.toContain('cpk_');
+    expect(key).toMatch(/^cpk_/);
+    expect(page.html).toContain('Your new key “reloaded”');
+
+    const reload = await browser.get('/dashboard');
+    expect(reload.status).toBe(200);
+    expect(reload.html).not.toContain(key);
+    expect(reload.html).not.toContain('Your new key');
+    const rows = await env.DB.prepare('SELECT COUNT(*) AS n FROM api_keys WHERE user_id = ?').bind(userId).first<{ n: number }>();
+    expect(rows?.n).toBe(1);
+    expect((await callApi(browser, key ?? '', '/v1/models')).status).toBe(200);
+  });
+
+  it('wait for that one page load encrypted, bound to the session, and are deleted when read', async () => {
+    const { browser, userId, email } = await connectedUser();
+    await browser.get('/dashboard');
+    const posted = await browser.post('/dashboard/keys', { name: 'flash' });
+    const stored = await env.DB.prepare('SELECT * FROM key_flashes').all<Record<string, unknown>>();
+    const keyRow = await env.DB.prepare('SELECT id FROM api_keys WHERE user_id = ?').bind(userId).first<{ id: string }>();
+    const flash = stored.results.find((row) => row.key_id === keyRow?.id);
+    expect(String(flash?.key_ciphertext)).toMatch(/^v1\./);
+
+    // Another signed-in browser of the same user does not get it.
+    const elsewhere = (await signIn(email)).browser;
+    expect(newKeyIn((await elsewhere.get('/dashboard')).html)).toBeNull();
+
+    const key = newKeyIn((await browser.follow(posted)).html);
+    expect(key).toMatch(/^cpk_/);
+    expect(String(flash?.key_ciphertext)).not.toContain(key);
+    const left = await env.DB.prepare('SELECT COUNT(*) AS n FROM key_flashes WHERE key_id = ?').bind(keyRow?.id).first<{ n: number }>();
+    expect(left?.n).toBe(0);
+  });
+
+  it('are not shown after the flash has expired, or once the key is revoked', async () => {
+    const { browser, userId } = await connectedUser();
+    await browser.get('/dashboard');
+    const late = await browser.post('/dashboard/keys', { name: 'late' });
+    await env.DB.prepare('UPDATE key_flashes SET expires_at = ?').bind(Date.now() - 1).run();
+    expect(newKeyIn((await browser.follow(late)).html)).toBeNull();
+
+    const revoked = await browser.post('/dashboard/keys', { name: 'revoked' });
+    await env.DB.prepare("UPDATE api_keys SET revoked_at = ? WHERE user_id = ? AND name = 'revoked'").bind(Date.now(), userId).run();
+    expect(newKeyIn((await browser.follow(revoked)).html)).toBeNull();
+  });
+
   it('need a name of at most 64 characters', async () => {
     const { browser } = await connectedUser();
     const empty = await createKey(browser, '   ');
+    expect(empty.posted.status).toBe(400);
     expect(empty.page.status).toBe(400);
     expect(empty.key).toBeNull();
     expect(empty.page.html).toContain('Give the key a name');
@@ -232,8 +291,10 @@ describe('deleting the account', () => {
   it('needs the account email typed, then removes tokens, keys and sessions; the keys get 401', async () => {
     const { browser, userId, email } = await connectedUser();
     const { key } = await createKey(browser, 'doomed');
+    // A second key whose page was never loaded: its flash must go with the account too.
+    expect((await browser.post('/dashboard/keys', { name: 'unseen' })).status).toBe(303);
     const confirm = await browser.get('/account/delete');
-    expect(confirm.html).toContain('your 1 API key');
+    expect(confirm.html).toContain('your 2 API keys');
     expect(confirm.html).toContain('your ChatGPT connection (the stored tokens)');
 
     const wrong = await browser.post('/account/delete', { confirm_email: 'someone@example.com' });
@@ -244,7 +305,8 @@ describe('deleting the account', () => {
     const done = await browser.post('/account/delete', { confirm_email: email.toUpperCase() }, { csrf: csrfTokenIn(confirm.html) });
     expect(done.status).toBe(303);
     expect(done.location).toBe('/login?notice=account_deleted');
-    for (const table of ['users WHERE id = ?', 'api_keys WHERE user_id = ?', 'codex_tokens WHERE user_id = ?', 'sessions WHERE user_id = ?', 'oauth_states WHERE user_id = ?']) {
+    for (const table of ['users WHERE id = ?', 'api_keys WHERE user_id = ?', 'codex_tokens WHERE user_id = ?', 'sessions WHERE user_id = ?', 'oauth_states WHERE user_id = ?',
+      'key_flashes WHERE key_id IN (SELECT id FROM api_keys WHERE user_id = ?) OR session_hash NOT IN (SELECT id_hash FROM sessions)']) {
       const row = await env.DB.prepare(`SELECT COUNT(*) AS n FROM ${table}`).bind(userId).first<{ n: number }>();
       expect(row?.n, table).toBe(0);
     }
