@@ -4,7 +4,9 @@
  */
 import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
+import { parse as parseToml } from 'smol-toml';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { parseCodexAuthFile } from '../../../worker/accounts/codex-auth-file.ts';
 import { getKeyring, sealTokenBundle } from '../../../worker/accounts/crypto.ts';
 import { markCodexReauthRequired, replaceCodexTokens } from '../../../worker/db/codex-tokens.ts';
@@ -273,16 +275,64 @@ describe('proxy keys', () => {
 });
 
 describe('using the API', () => {
-  it('shows the base URL from PUBLIC_APP_ORIGIN and snippets for curl, the openai SDK and any compatible client', async () => {
-    const { browser } = await signIn(undefined, devEnv({ PUBLIC_APP_ORIGIN: 'http://localhost:8787/' }));
-    const page = await browser.get('/dashboard');
-    expect(page.html).toContain('<code id="base-url">http://localhost:8787/v1</code>');
-    expect(page.html).toContain('curl http://localhost:8787/v1/responses');
-    expect(page.html).toContain('from openai import OpenAI');
-    expect(page.html).toContain('import OpenAI from &#39;openai&#39;;');
-    expect(page.html).toContain('OPENAI_BASE_URL=http://localhost:8787/v1');
-    for (const id of ['base-url', 'snippet-curl', 'snippet-python', 'snippet-node', 'snippet-generic']) {
-      expect(page.html).toContain(`data-copy="${id}"`);
+  /** The text of a copy block, as a user copies it. */
+  function copyText(html: string, id: string): string {
+    const raw = new RegExp(`<code id="${id}"[^>]*>([\\s\\S]*?)</code>`).exec(html)?.[1];
+    if (raw === undefined) throw new Error(`no copy block ${id}`);
+    return raw.replaceAll('&quot;', '"').replaceAll('&#39;', "'").replaceAll('&lt;', '<').replaceAll('&gt;', '>').replaceAll('&amp;', '&');
+  }
+
+  async function dashboardAt(origin: string): Promise<string> {
+    const { browser } = await signIn(undefined, devEnv({ PUBLIC_APP_ORIGIN: origin }));
+    return (await browser.get('/dashboard')).html;
+  }
+
+  it('shows the base URL from PUBLIC_APP_ORIGIN and code for curl, the openai SDKs and the AI SDK', async () => {
+    const html = await dashboardAt('http://localhost:8787/');
+    expect(copyText(html, 'base-url')).toBe('http://localhost:8787/v1');
+    expect(copyText(html, 'snippet-curl')).toContain('curl http://localhost:8787/v1/responses');
+    expect(copyText(html, 'snippet-python')).toContain('from openai import OpenAI');
+    expect(copyText(html, 'snippet-node')).toContain("import OpenAI from 'openai';");
+    expect(copyText(html, 'snippet-ai-sdk')).toContain("createOpenAICompatible({ name: 'usemysub', baseURL: 'http://localhost:8787/v1'");
+    expect(copyText(html, 'snippet-generic')).toContain('OPENAI_BASE_URL=http://localhost:8787/v1');
+    for (const id of ['base-url', 'snippet-curl', 'snippet-python', 'snippet-node', 'snippet-ai-sdk', 'snippet-generic']) {
+      expect(html).toContain(`data-copy="${id}"`);
+    }
+  });
+
+  it('names the key variable USEMYSUB_API_KEY everywhere', async () => {
+    const html = await dashboardAt('http://127.0.0.1:9911');
+    for (const id of ['snippet-curl', 'snippet-python', 'snippet-node', 'snippet-ai-sdk', 'snippet-codex', 'snippet-opencode']) {
+      expect(copyText(html, id), id).toContain('USEMYSUB_API_KEY');
+    }
+    expect(html).not.toMatch(/USEMYSUB_KEY\b/);
+  });
+
+  it('gives a Codex CLI config.toml provider block that parses, with the base URL filled in', async () => {
+    const config = parseToml(copyText(await dashboardAt('http://127.0.0.1:9911'), 'snippet-codex'));
+    expect(config.model_provider).toBe('usemysub');
+    expect(config.model).toBe('gpt-5.5');
+    expect(config.model_providers).toEqual({
+      usemysub: { name: 'UseMySub', base_url: 'http://127.0.0.1:9911/v1', wire_api: 'responses', env_key: 'USEMYSUB_API_KEY' },
+    });
+  });
+
+  it('gives opencode and Continue configs that parse, and Cursor and Cline settings, each with the base URL', async () => {
+    const html = await dashboardAt('http://[::1]:8787');
+    const opencode = JSON.parse(copyText(html, 'snippet-opencode')) as { provider: Record<string, { npm: string; options: Record<string, string>; models: object }> };
+    expect(opencode.provider.usemysub).toMatchObject({
+      npm: '@ai-sdk/openai-compatible',
+      options: { baseURL: 'http://[::1]:8787/v1', apiKey: '{env:USEMYSUB_API_KEY}' },
+    });
+    expect(Object.keys(opencode.provider.usemysub?.models ?? {})).toEqual(['gpt-5.5']);
+    const continueConfig = parseYaml(copyText(html, 'snippet-continue')) as { models: Record<string, string>[] };
+    expect(continueConfig.models[0]).toMatchObject({ provider: 'openai', model: 'gpt-5.5', apiBase: 'http://[::1]:8787/v1' });
+    for (const id of ['snippet-cursor', 'snippet-cline']) {
+      expect(copyText(html, id), id).toContain('Base URL: http://[::1]:8787/v1');
+      expect(copyText(html, id), id).toContain('gpt-5.5');
+    }
+    for (const label of ['Codex CLI', 'opencode', 'Cursor', 'Continue', 'Cline', 'Vercel AI SDK']) {
+      expect(html).toContain(`<summary>${label}</summary>`);
     }
   });
 });
