@@ -211,6 +211,11 @@ describe('a new user in a real browser', () => {
     expect(pageProblems).toEqual([]);
   });
 
+  it('ran wrangler dev without trying to fetch Request.cf (no offline warning)', () => {
+    expect(stack.logs()).toContain('Ready on');
+    expect(stack.logs()).not.toContain('Request.cf');
+  });
+
   it('left no key, session id, token or link secret in clear in D1 or the logs', async () => {
     const info = stack.fake.state.family(family);
     const accessTokens = stack.fake.state.requests(info.accountId)
