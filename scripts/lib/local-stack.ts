@@ -56,5 +56,11 @@ export function startWorkerProcess(options: WorkerProcessOptions): ChildProcess 
     '--show-interactive-dev-session=false',
   ];
   if (options.inspectorPort !== undefined) args.push('--inspector-port', String(options.inspectorPort));
-  return spawnGroup('npx', args, { cwd: PROJECT_ROOT, stdio: options.stdio ?? 'inherit', env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } });
+  // The Worker never reads request.cf, so wrangler need not fetch a real one from Cloudflare (offline
+  // that fetch fails after 3 s with a warning); CLOUDFLARE_CF_FETCH_ENABLED=true brings it back.
+  // A test runner's NODE_ENV=test is not passed on (it changes miniflare's defaults), so the
+  // end-to-end tests run wrangler exactly as `npm start` does.
+  const { NODE_ENV: _runnerMode, ...inherited } = process.env;
+  const env = { ...inherited, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: process.env.CLOUDFLARE_CF_FETCH_ENABLED ?? 'false' };
+  return spawnGroup('npx', args, { cwd: PROJECT_ROOT, stdio: options.stdio ?? 'inherit', env });
 }

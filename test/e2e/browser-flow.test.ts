@@ -1,18 +1,20 @@
 /**
- * The whole web flow in a real browser (Debian's Chromium through playwright-core, never a
- * downloaded browser) against the local stack and the fake Codex backend: sign in by magic
- * link, connect ChatGPT with a pasted callback address, create a key, use it with the openai
- * SDK, revoke it, and see it refused. Screenshots of every page go to test-artifacts/; with
- * UPDATE_README_SCREENSHOTS=1 the three README screenshots in docs/screenshots/ are redrawn too
- * (never by default, so a test run leaves committed files alone).
+ * The whole web flow in a real browser (a system Chromium, else the one an npm package ships;
+ * never a downloaded browser: ./chromium.ts) through playwright-core, against the local stack
+ * and the fake Codex backend: sign in by magic link, connect ChatGPT with a pasted callback
+ * address, create a key, use it with the openai SDK, revoke it, and see it refused. Screenshots
+ * of every page go to test-artifacts/; with UPDATE_README_SCREENSHOTS=1 the README screenshots
+ * in docs/screenshots/ (desktop and phone) are redrawn too (never by default, so a test run
+ * leaves committed files alone).
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import OpenAI from 'openai';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { D1_DATABASE_NAME } from '../../scripts/lib/local-stack.ts';
 import { PROJECT_ROOT, run } from '../../scripts/lib/processes.ts';
+import { chooseChromium } from './chromium.ts';
 import { startLocalStack, type LocalStack } from './local-stack.ts';
 
 const ARTIFACTS = join(PROJECT_ROOT, 'test-artifacts', 'browser-flow');
@@ -33,12 +35,21 @@ async function shot(name: string, readme?: string): Promise<void> {
   }
 }
 
+/** A phone-sized picture of one part of a page; README copies as `shot` does. */
+async function phoneShot(name: string, part: Locator): Promise<void> {
+  await part.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+  if (process.env.UPDATE_README_SCREENSHOTS === '1') await part.screenshot({ path: join(README_SHOTS, `${name}.png`) });
+}
+
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   stack = await startLocalStack();
+  const choice = await chooseChromium();
+  console.log(`browser test: ${choice.kind} Chromium at ${choice.executablePath}`);
   // launch() gives every run a fresh, throwaway user-data directory.
   browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
+    executablePath: choice.executablePath,
+    env: { ...process.env, ...choice.env },
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync'],
   });
@@ -122,14 +133,20 @@ describe('a new user in a real browser', () => {
     await expect(page.locator('.facts').textContent()).resolves.toContain('me@chatgpt.example');
   });
 
-  it('creates a key, shown once with a working copy button', async () => {
+  it('creates a key, shown once with a working copy button, and a reload creates no second key', async () => {
     await page.fill('#key_name', 'My laptop');
     await page.click('button:has-text("Create key")');
+    // Post/redirect/get: the page showing the key was loaded with a GET.
+    await page.waitForURL(`${stack.workerUrl}/dashboard`);
     apiKey = (await page.textContent('#new-key-value')) ?? '';
     expect(apiKey).toMatch(/^cpk_[A-Za-z0-9]{49}$/);
     await page.click('button[data-copy="new-key-value"]');
     await expect(page.evaluate('navigator.clipboard.readText()')).resolves.toBe(apiKey);
     await shot('05-dashboard-new-key');
+
+    await page.reload();
+    await expect(page.locator('#new-key-value').count()).resolves.toBe(0);
+    await expect(page.locator('table.keys tbody tr').count()).resolves.toBe(1);
   });
 
   it('uses the key with the official openai SDK, and the dashboard then shows usage', async () => {
@@ -144,13 +161,27 @@ describe('a new user in a real browser', () => {
     await shot('06-dashboard', 'dashboard');
   });
 
-  it('fits a phone screen without sideways scrolling', async () => {
+  it('fits a phone screen without sideways scrolling, with the Revoke button on screen', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     for (const path of ['/dashboard', '/onboarding']) {
       await page.goto(`${stack.workerUrl}${path}`);
       await expect(page.evaluate('document.documentElement.scrollWidth')).resolves.toBeLessThanOrEqual(390);
       await shot(`06b-phone${path.replace('/', '-')}`);
     }
+    await page.goto(`${stack.workerUrl}/dashboard`);
+    const revoke = page.locator('table.keys a:has-text("Revoke")');
+    // Scrolled into view vertically only: a button reachable only by scrolling the table sideways is cut off.
+    await page.evaluate(`window.scrollTo(0, document.querySelector('table.keys').getBoundingClientRect().top + window.scrollY - 200)`);
+    const box = await revoke.boundingBox();
+    expect(box, 'the Revoke button is laid out').not.toBeNull();
+    expect(box!.x).toBeGreaterThanOrEqual(0);
+    expect(box!.x + box!.width).toBeLessThanOrEqual(390);
+    // The element under the button's centre is the button itself: nothing clips or covers it.
+    const hit = await page.evaluate(`(() => { const el = document.elementFromPoint(${box!.x + box!.width / 2}, ${box!.y + box!.height / 2}); return el && el.closest('a') ? el.closest('a').textContent : null; })()`);
+    expect(hit).toContain('Revoke');
+    await phoneShot('phone-keys', page.locator('section[aria-labelledby="keys-heading"]'));
+    await page.locator('section[aria-labelledby="use-heading"] summary:has-text("Codex CLI")').click();
+    await phoneShot('phone-setup', page.locator('section[aria-labelledby="use-heading"]'));
     await page.setViewportSize({ width: 1100, height: 800 });
     await page.goto(`${stack.workerUrl}/dashboard`);
   });
@@ -178,6 +209,11 @@ describe('a new user in a real browser', () => {
 
   it('saw no script error or blocked resource on any page', () => {
     expect(pageProblems).toEqual([]);
+  });
+
+  it('ran wrangler dev without trying to fetch Request.cf (no offline warning)', () => {
+    expect(stack.logs()).toContain('Ready on');
+    expect(stack.logs()).not.toContain('Request.cf');
   });
 
   it('left no key, session id, token or link secret in clear in D1 or the logs', async () => {

@@ -141,13 +141,26 @@ details .copy { margin-top: .75rem; }
 .danger-zone { border-color: var(--danger); }
 .danger-zone h2 { color: var(--danger); }
 .snippets { display: grid; gap: 0; }
+.snippet-group { font-size: 1rem; margin: 1.5rem 0 .25rem; }
+.snippet { border-top: 1px solid var(--border); padding: .65rem 0; }
+.snippet > summary { font-weight: 600; }
+.snippet[open] > summary { margin-bottom: .5rem; }
+.snippet .hint { margin-bottom: .5rem; }
 .grid > *, .snippets > *, .copy, .copy pre { min-width: 0; max-width: 100%; }
 @media (max-width: 600px) {
   h1 { font-size: 1.45rem; }
   .card, .card-hero { padding: 1.1rem; }
   .nav-user { display: none; }
   th, td { padding: .5rem .35rem; }
-  thead th:nth-child(3), tbody td:nth-child(3) { display: none; }
+  /* The key table becomes one block per key: name and hint on the left, Revoke on the right. */
+  table.keys, table.keys tbody { display: block; }
+  table.keys thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
+  table.keys tr { display: grid; grid-template-columns: minmax(0, 1fr) auto; gap: .15rem .75rem; align-items: center; padding: .65rem 0; border-bottom: 1px solid var(--border); }
+  table.keys th, table.keys td { border: 0; padding: 0; grid-column: 1; overflow-wrap: anywhere; }
+  table.keys td.key-created { display: none; }
+  table.keys td.key-used { color: var(--muted); font-size: .875rem; }
+  table.keys td.key-used::before { content: "Last used: "; }
+  table.keys td.actions { grid-column: 2; grid-row: 1 / span 3; }
 }
 @media (prefers-reduced-motion: no-preference) { .button { transition: filter .15s, border-color .15s; } }
 .section-heading { margin-top: 2rem; }

@@ -5,9 +5,8 @@ import { deleteAccount } from '../db/accounts.ts';
 import { listApiKeys, revokeApiKey } from '../db/api-keys.ts';
 import { readCodexTokens } from '../db/codex-tokens.ts';
 import { normalizeEmail } from '../shared/email.ts';
-import type { CreatedApiKey } from '../accounts/api-keys.ts';
 import type { WebContext, WebEnv } from './context.ts';
-import { createNamedKey, loadDashboard } from './dashboard.ts';
+import { createNamedKey, flashNewKey, loadDashboard, takeNewKey } from './dashboard.ts';
 import { member, render } from './middleware.ts';
 import { currentSession, dropSessionCookie } from './session.ts';
 import { appOrigin } from './settings.ts';
@@ -30,12 +29,16 @@ function waitUntil(c: WebContext): (promise: Promise<unknown>) => void {
 
 async function showDashboard(
   c: WebContext,
-  extra: { newKey?: CreatedApiKey; keyForm?: { name: string; error: string }; notice?: DashboardNotice } = {},
+  extra: { keyForm?: { name: string; error: string }; notice?: DashboardNotice } = {},
   status: 200 | 400 = 200,
 ): Promise<Response> {
   const session = currentSession(c);
-  const data = await loadDashboard(c.env, session.userId, Date.now(), waitUntil(c));
-  return render(c, <DashboardPage session={session} csrfToken={c.get('csrfToken')} origin={appOrigin(c.env)} {...data} {...extra} />, status);
+  const now = Date.now();
+  const data = await loadDashboard(c.env, session.userId, now, waitUntil(c));
+  // Only a page that is not an error page spends the flash, so a failed post never swallows it.
+  const newKey = status === 200 ? await takeNewKey(c.env, session.idHash, data.keys, now) : null;
+  return render(c, <DashboardPage session={session} csrfToken={c.get('csrfToken')} origin={appOrigin(c.env)} {...data} {...extra}
+    newKey={newKey ?? undefined} />, status);
 }
 
 dashboardRoutes.get('/dashboard', member, (c) => {
@@ -43,14 +46,20 @@ dashboardRoutes.get('/dashboard', member, (c) => {
   return showDashboard(c, notice && NOTICES.has(notice) ? { notice: notice as DashboardNotice } : {});
 });
 
-/** The new key is rendered in this response only (never stored, never redirected through a URL). */
+/**
+ * Post/redirect/get: the new key waits encrypted in a one-time flash bound to this session
+ * (never in a URL) and the redirected GET shows it once, so a reload cannot create another.
+ */
 dashboardRoutes.post('/dashboard/keys', member, async (c) => {
+  const session = currentSession(c);
   const form = await c.req.parseBody();
   const name = typeof form.name === 'string' ? form.name : '';
-  const created = await createNamedKey(c.env, currentSession(c).userId, name, Date.now());
+  const now = Date.now();
+  const created = await createNamedKey(c.env, session.userId, name, now);
   if (!created.ok) return showDashboard(c, { keyForm: { name: name.slice(0, 200), error: created.error } }, 400);
-  console.log(JSON.stringify({ event: 'api_key_created', userId: currentSession(c).userId, keyId: created.key.id }));
-  return showDashboard(c, { newKey: created.key });
+  await flashNewKey(c.env, session.idHash, created.key, now);
+  console.log(JSON.stringify({ event: 'api_key_created', userId: session.userId, keyId: created.key.id }));
+  return c.redirect('/dashboard', 303);
 });
 
 async function ownKey(c: WebContext, keyId: string) {

@@ -1,10 +1,12 @@
 /** What the dashboard shows: the ChatGPT link, usage windows, and the user's proxy keys. */
 import { createApiKey, type CreatedApiKey } from '../accounts/api-keys.ts';
+import { DecryptError, tokenKeyring } from '../accounts/crypto.ts';
 import { listApiKeys, type ApiKeyRow } from '../db/api-keys.ts';
 import { readCodexTokens, type CodexTokenRow } from '../db/codex-tokens.ts';
+import { putKeyFlash, takeKeyFlash } from '../db/key-flashes.ts';
 import type { RateLimitSnapshot } from '../upstream/rate-limits.ts';
 import { fetchUsage } from '../upstream/usage-endpoint.ts';
-import { KEY_NAME_MAX_LENGTH, MAX_ACTIVE_KEYS } from './settings.ts';
+import { KEY_FLASH_TTL_MS, KEY_NAME_MAX_LENGTH, MAX_ACTIVE_KEYS } from './settings.ts';
 
 /** Figures younger than this are shown as they are; older ones are refreshed from the usage endpoint. */
 const USAGE_FRESH_MS = 5 * 60_000;
@@ -57,4 +59,35 @@ export async function createNamedKey(env: Env, userId: string, rawName: string, 
     return { ok: false, error: `You have ${MAX_ACTIVE_KEYS} active keys, the most allowed. Revoke one you no longer use first.` };
   }
   return { ok: true, key: await createApiKey(env, userId, name.name, now) };
+}
+
+/** AAD of a flashed key: it opens only for the session and key it was stored for. */
+function keyFlashAad(sessionHash: string, keyId: string): string {
+  return `usemysub:key_flashes:v1:${sessionHash}:${keyId}`;
+}
+
+/** Holds a new key, encrypted, for the dashboard load that follows the create-key redirect. */
+export async function flashNewKey(env: Env, sessionHash: string, created: CreatedApiKey, now: number): Promise<void> {
+  const keyring = await tokenKeyring(env);
+  const keyCiphertext = await keyring.encryptJson(created.key, keyFlashAad(sessionHash, created.id));
+  await putKeyFlash(env.DB, { sessionHash, keyId: created.id, keyCiphertext, expiresAt: now + KEY_FLASH_TTL_MS }, now);
+}
+
+/**
+ * The key flashed for this session, removed as it is read: shown by one page load only, and
+ * only while it is one of `keys` (the user's) and not revoked.
+ */
+export async function takeNewKey(env: Env, sessionHash: string, keys: ApiKeyRow[], now: number): Promise<CreatedApiKey | null> {
+  const row = await takeKeyFlash(env.DB, sessionHash, now);
+  const listed = row ? keys.find((key) => key.id === row.key_id && key.revoked_at === null) : undefined;
+  if (!row || !listed) return null;
+  try {
+    const key = await (await tokenKeyring(env)).decryptJson(row.key_ciphertext, keyFlashAad(sessionHash, row.key_id));
+    if (typeof key !== 'string') return null;
+    return { id: listed.id, key, hint: listed.key_hint, name: listed.name, createdAt: listed.created_at };
+  } catch (err) {
+    // A key rotated away within the flash's few minutes: the key itself still works, it just cannot be shown.
+    if (err instanceof DecryptError) return null;
+    throw err;
+  }
 }

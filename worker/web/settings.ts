@@ -10,6 +10,8 @@ export const SPENT_ROW_RETENTION_MS = 24 * 60 * 60_000;
 /** A user may hold this many active proxy keys. */
 export const MAX_ACTIVE_KEYS = 25;
 export const KEY_NAME_MAX_LENGTH = 64;
+/** A new key waits this long, encrypted, for the page load after the create-key redirect. */
+export const KEY_FLASH_TTL_MS = 5 * 60_000;
 
 export interface RateRule {
   /** Part of the bucket name; changing it starts fresh counters. */

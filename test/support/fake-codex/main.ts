@@ -1,7 +1,7 @@
 /**
  * Runs the fake Codex backend standalone, for manual runs of the local stack:
  *
- *   node test/support/fake-codex/main.ts --port 9999 [--host 127.0.0.1] [--auth-json /tmp/auth.json]
+ *   npm run fake-codex -- --port 9999 [--host 127.0.0.1] [--auth-json /tmp/auth.json]
  *
  * `--auth-json` creates a token family and writes its `auth.json` there (for `npm run provision`).
  * Then start the stack with CODEX_BACKEND_URL=<url>/backend-api and OPENAI_AUTH_URL=<url>.

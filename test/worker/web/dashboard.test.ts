@@ -4,7 +4,9 @@
  */
 import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
+import { parse as parseToml } from 'smol-toml';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { parseCodexAuthFile } from '../../../worker/accounts/codex-auth-file.ts';
 import { getKeyring, sealTokenBundle } from '../../../worker/accounts/crypto.ts';
 import { markCodexReauthRequired, replaceCodexTokens } from '../../../worker/db/codex-tokens.ts';
@@ -37,12 +39,19 @@ async function connectedUser(options: FamilyOptions = {}) {
   return { ...signedIn, userId, family };
 }
 
-/** Creates a key through the dashboard form; returns the page and the clear key shown on it. */
+function newKeyIn(html: string): string | null {
+  return /<code id="new-key-value" class="secret">(cpk_[A-Za-z0-9]+)<\/code>/.exec(html)?.[1] ?? null;
+}
+
+/**
+ * Creates a key through the dashboard form and follows the redirect, as a browser does; returns
+ * the post's answer, the page it leads to and the clear key shown there.
+ */
 async function createKey(browser: Browser, name: string) {
   await browser.get('/dashboard');
-  const page = await browser.post('/dashboard/keys', { name });
-  const key = /<code id="new-key-value" class="secret">(cpk_[A-Za-z0-9]+)<\/code>/.exec(page.html)?.[1] ?? null;
-  return { page, key };
+  const posted = await browser.post('/dashboard/keys', { name });
+  const page = posted.status === 303 ? await browser.follow(posted) : posted;
+  return { posted, page, key: newKeyIn(page.html) };
 }
 
 function revokeLinkFor(html: string, name: string): string {
@@ -140,7 +149,8 @@ describe('usage windows', () => {
 describe('proxy keys', () => {
   it('are shown once after creation, with a copy button, and then only as a hint with their dates', async () => {
     const { browser } = await connectedUser();
-    const { page, key } = await createKey(browser, '  My   laptop ');
+    const { posted, page, key } = await createKey(browser, '  My   laptop ');
+    expect(posted.status).toBe(303);
     expect(page.status).toBe(200);
     expect(key).toMatch(/^cpk_[A-Za-z0-9]{49}$/);
     expect(page.html).toContain('Your new key “My laptop”');
@@ -160,9 +170,60 @@ describe('proxy keys', () => {
     expect(used.html).not.toContain('<span class="muted">Never</span>');
   });
 
+  it('are created once however often the page after "Create key" is reloaded (post/redirect/get)', async () => {
+    const { browser, userId } = await connectedUser();
+    const { posted, page, key } = await createKey(browser, 'reloaded');
+    // The post answers with a redirect to a plain GET: a reload repeats the GET, never the post.
+    expect(posted.location).toBe('/dashboard');
+    expect(posted.html).not.toContain('cpk_');
+    expect(key).toMatch(/^cpk_/);
+    expect(page.html).toContain('Your new key “reloaded”');
+
+    const reload = await browser.get('/dashboard');
+    expect(reload.status).toBe(200);
+    expect(reload.html).not.toContain(key);
+    expect(reload.html).not.toContain('Your new key');
+    const rows = await env.DB.prepare('SELECT COUNT(*) AS n FROM api_keys WHERE user_id = ?').bind(userId).first<{ n: number }>();
+    expect(rows?.n).toBe(1);
+    expect((await callApi(browser, key ?? '', '/v1/models')).status).toBe(200);
+  });
+
+  it('wait for that one page load encrypted, bound to the session, and are deleted when read', async () => {
+    const { browser, userId, email } = await connectedUser();
+    await browser.get('/dashboard');
+    const posted = await browser.post('/dashboard/keys', { name: 'flash' });
+    const stored = await env.DB.prepare('SELECT * FROM key_flashes').all<Record<string, unknown>>();
+    const keyRow = await env.DB.prepare('SELECT id FROM api_keys WHERE user_id = ?').bind(userId).first<{ id: string }>();
+    const flash = stored.results.find((row) => row.key_id === keyRow?.id);
+    expect(String(flash?.key_ciphertext)).toMatch(/^v1\./);
+
+    // Another signed-in browser of the same user does not get it.
+    const elsewhere = (await signIn(email)).browser;
+    expect(newKeyIn((await elsewhere.get('/dashboard')).html)).toBeNull();
+
+    const key = newKeyIn((await browser.follow(posted)).html);
+    expect(key).toMatch(/^cpk_/);
+    expect(String(flash?.key_ciphertext)).not.toContain(key);
+    const left = await env.DB.prepare('SELECT COUNT(*) AS n FROM key_flashes WHERE key_id = ?').bind(keyRow?.id).first<{ n: number }>();
+    expect(left?.n).toBe(0);
+  });
+
+  it('are not shown after the flash has expired, or once the key is revoked', async () => {
+    const { browser, userId } = await connectedUser();
+    await browser.get('/dashboard');
+    const late = await browser.post('/dashboard/keys', { name: 'late' });
+    await env.DB.prepare('UPDATE key_flashes SET expires_at = ?').bind(Date.now() - 1).run();
+    expect(newKeyIn((await browser.follow(late)).html)).toBeNull();
+
+    const revoked = await browser.post('/dashboard/keys', { name: 'revoked' });
+    await env.DB.prepare("UPDATE api_keys SET revoked_at = ? WHERE user_id = ? AND name = 'revoked'").bind(Date.now(), userId).run();
+    expect(newKeyIn((await browser.follow(revoked)).html)).toBeNull();
+  });
+
   it('need a name of at most 64 characters', async () => {
     const { browser } = await connectedUser();
     const empty = await createKey(browser, '   ');
+    expect(empty.posted.status).toBe(400);
     expect(empty.page.status).toBe(400);
     expect(empty.key).toBeNull();
     expect(empty.page.html).toContain('Give the key a name');
@@ -214,16 +275,64 @@ describe('proxy keys', () => {
 });
 
 describe('using the API', () => {
-  it('shows the base URL from PUBLIC_APP_ORIGIN and snippets for curl, the openai SDK and any compatible client', async () => {
-    const { browser } = await signIn(undefined, devEnv({ PUBLIC_APP_ORIGIN: 'http://localhost:8787/' }));
-    const page = await browser.get('/dashboard');
-    expect(page.html).toContain('<code id="base-url">http://localhost:8787/v1</code>');
-    expect(page.html).toContain('curl http://localhost:8787/v1/responses');
-    expect(page.html).toContain('from openai import OpenAI');
-    expect(page.html).toContain('import OpenAI from &#39;openai&#39;;');
-    expect(page.html).toContain('OPENAI_BASE_URL=http://localhost:8787/v1');
-    for (const id of ['base-url', 'snippet-curl', 'snippet-python', 'snippet-node', 'snippet-generic']) {
-      expect(page.html).toContain(`data-copy="${id}"`);
+  /** The text of a copy block, as a user copies it. */
+  function copyText(html: string, id: string): string {
+    const raw = new RegExp(`<code id="${id}"[^>]*>([\\s\\S]*?)</code>`).exec(html)?.[1];
+    if (raw === undefined) throw new Error(`no copy block ${id}`);
+    return raw.replaceAll('&quot;', '"').replaceAll('&#39;', "'").replaceAll('&lt;', '<').replaceAll('&gt;', '>').replaceAll('&amp;', '&');
+  }
+
+  async function dashboardAt(origin: string): Promise<string> {
+    const { browser } = await signIn(undefined, devEnv({ PUBLIC_APP_ORIGIN: origin }));
+    return (await browser.get('/dashboard')).html;
+  }
+
+  it('shows the base URL from PUBLIC_APP_ORIGIN and code for curl, the openai SDKs and the AI SDK', async () => {
+    const html = await dashboardAt('http://localhost:8787/');
+    expect(copyText(html, 'base-url')).toBe('http://localhost:8787/v1');
+    expect(copyText(html, 'snippet-curl')).toContain('curl http://localhost:8787/v1/responses');
+    expect(copyText(html, 'snippet-python')).toContain('from openai import OpenAI');
+    expect(copyText(html, 'snippet-node')).toContain("import OpenAI from 'openai';");
+    expect(copyText(html, 'snippet-ai-sdk')).toContain("createOpenAICompatible({ name: 'usemysub', baseURL: 'http://localhost:8787/v1'");
+    expect(copyText(html, 'snippet-generic')).toContain('OPENAI_BASE_URL=http://localhost:8787/v1');
+    for (const id of ['base-url', 'snippet-curl', 'snippet-python', 'snippet-node', 'snippet-ai-sdk', 'snippet-generic']) {
+      expect(html).toContain(`data-copy="${id}"`);
+    }
+  });
+
+  it('names the key variable USEMYSUB_API_KEY everywhere', async () => {
+    const html = await dashboardAt('http://127.0.0.1:9911');
+    for (const id of ['snippet-curl', 'snippet-python', 'snippet-node', 'snippet-ai-sdk', 'snippet-codex', 'snippet-opencode']) {
+      expect(copyText(html, id), id).toContain('USEMYSUB_API_KEY');
+    }
+    expect(html).not.toMatch(/USEMYSUB_KEY\b/);
+  });
+
+  it('gives a Codex CLI config.toml provider block that parses, with the base URL filled in', async () => {
+    const config = parseToml(copyText(await dashboardAt('http://127.0.0.1:9911'), 'snippet-codex'));
+    expect(config.model_provider).toBe('usemysub');
+    expect(config.model).toBe('gpt-5.5');
+    expect(config.model_providers).toEqual({
+      usemysub: { name: 'UseMySub', base_url: 'http://127.0.0.1:9911/v1', wire_api: 'responses', env_key: 'USEMYSUB_API_KEY' },
+    });
+  });
+
+  it('gives opencode and Continue configs that parse, and Cursor and Cline settings, each with the base URL', async () => {
+    const html = await dashboardAt('http://[::1]:8787');
+    const opencode = JSON.parse(copyText(html, 'snippet-opencode')) as { provider: Record<string, { npm: string; options: Record<string, string>; models: object }> };
+    expect(opencode.provider.usemysub).toMatchObject({
+      npm: '@ai-sdk/openai-compatible',
+      options: { baseURL: 'http://[::1]:8787/v1', apiKey: '{env:USEMYSUB_API_KEY}' },
+    });
+    expect(Object.keys(opencode.provider.usemysub?.models ?? {})).toEqual(['gpt-5.5']);
+    const continueConfig = parseYaml(copyText(html, 'snippet-continue')) as { models: Record<string, string>[] };
+    expect(continueConfig.models[0]).toMatchObject({ provider: 'openai', model: 'gpt-5.5', apiBase: 'http://[::1]:8787/v1' });
+    for (const id of ['snippet-cursor', 'snippet-cline']) {
+      expect(copyText(html, id), id).toContain('Base URL: http://[::1]:8787/v1');
+      expect(copyText(html, id), id).toContain('gpt-5.5');
+    }
+    for (const label of ['Codex CLI', 'opencode', 'Cursor', 'Continue', 'Cline', 'Vercel AI SDK']) {
+      expect(html).toContain(`<summary>${label}</summary>`);
     }
   });
 });
@@ -232,8 +341,10 @@ describe('deleting the account', () => {
   it('needs the account email typed, then removes tokens, keys and sessions; the keys get 401', async () => {
     const { browser, userId, email } = await connectedUser();
     const { key } = await createKey(browser, 'doomed');
+    // A second key whose page was never loaded: its flash must go with the account too.
+    expect((await browser.post('/dashboard/keys', { name: 'unseen' })).status).toBe(303);
     const confirm = await browser.get('/account/delete');
-    expect(confirm.html).toContain('your 1 API key');
+    expect(confirm.html).toContain('your 2 API keys');
     expect(confirm.html).toContain('your ChatGPT connection (the stored tokens)');
 
     const wrong = await browser.post('/account/delete', { confirm_email: 'someone@example.com' });
@@ -244,7 +355,8 @@ describe('deleting the account', () => {
     const done = await browser.post('/account/delete', { confirm_email: email.toUpperCase() }, { csrf: csrfTokenIn(confirm.html) });
     expect(done.status).toBe(303);
     expect(done.location).toBe('/login?notice=account_deleted');
-    for (const table of ['users WHERE id = ?', 'api_keys WHERE user_id = ?', 'codex_tokens WHERE user_id = ?', 'sessions WHERE user_id = ?', 'oauth_states WHERE user_id = ?']) {
+    for (const table of ['users WHERE id = ?', 'api_keys WHERE user_id = ?', 'codex_tokens WHERE user_id = ?', 'sessions WHERE user_id = ?', 'oauth_states WHERE user_id = ?',
+      'key_flashes WHERE key_id IN (SELECT id FROM api_keys WHERE user_id = ?) OR session_hash NOT IN (SELECT id_hash FROM sessions)']) {
       const row = await env.DB.prepare(`SELECT COUNT(*) AS n FROM ${table}`).bind(userId).first<{ n: number }>();
       expect(row?.n, table).toBe(0);
     }

@@ -176,8 +176,8 @@ const Keys: FC<{ keys: ApiKeyRow[]; csrfToken: string; form?: { name: string; er
                 <tr>
                   <th scope="row">{key.name}</th>
                   <td><code>{key.key_hint}</code></td>
-                  <td><Time ms={key.created_at} /></td>
-                  <td>{key.last_used_at ? <Time ms={key.last_used_at} relative /> : <span class="muted">Never</span>}</td>
+                  <td class="key-created"><Time ms={key.created_at} /></td>
+                  <td class="key-used">{key.last_used_at ? <Time ms={key.last_used_at} relative /> : <span class="muted">Never</span>}</td>
                   <td class="actions">
                     <a class="button button-small button-danger-quiet" href={`/dashboard/keys/${key.id}/revoke`}>
                       Revoke…<span class="visually-hidden"> {key.name}</span>
