@@ -28,7 +28,7 @@ export const openAiCors = cors({
   allowMethods: ['GET', 'POST', 'OPTIONS'],
   // allowHeaders is left empty on purpose: the middleware then echoes what the preflight asks
   // for, which the OpenAI SDKs need (they send many x-stainless-* headers).
-  exposeHeaders: ['Retry-After', 'Content-Type'],
+  exposeHeaders: ['Retry-After', 'Content-Type', 'x-should-retry'],
   maxAge: 86_400,
 });
 

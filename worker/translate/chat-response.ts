@@ -16,7 +16,9 @@ import type { ChatChunk, ChatCompletion, ChatToolCall, ChatUsage, FinishReason }
  */
 export function chatError<T>(err: T): T | ApiError {
   if (!(err instanceof ApiError) || err.param !== 'input') return err;
-  return new ApiError(err.code, err.message, { param: 'messages', headers: err.headers, ...(err.detail ? { detail: err.detail } : {}) });
+  return new ApiError(err.code, err.message, {
+    param: 'messages', headers: err.headers, limit: err.limit, ...(err.detail ? { detail: err.detail } : {}),
+  });
 }
 
 function encodeChatError(err: ApiError): Uint8Array {

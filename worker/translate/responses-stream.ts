@@ -136,6 +136,21 @@ export class ResponseAggregator {
     return { ...base, id: base.id ?? null, object: 'response', status, output, output_text: outputText(output) };
   }
 
+  /**
+   * The `response.failed` event for a failure the backend did not report as one (a broken or
+   * stalled stream, a top-level `error` event), or null before `response.created` named the response.
+   */
+  failedEvent(err: ApiError): Json | null {
+    if (!this.#response || this.terminal !== null) return null;
+    const response = {
+      ...this.#response,
+      status: 'failed',
+      output: this.outputItems(),
+      error: { code: err.code, message: err.message, ...err.limit },
+    };
+    return { type: 'response.failed', response };
+  }
+
   /** The terminal event with its `response.output` filled in when the backend left it empty. */
   completeTerminalEvent(data: Json): Json {
     const response = asRecord(data.response);
@@ -211,16 +226,31 @@ export interface StreamOptions {
   onError?: (err: ApiError) => void;
 }
 
+function concatFrames(frames: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(frames.reduce((n, f) => n + f.byteLength, 0));
+  let at = 0;
+  for (const frame of frames) {
+    out.set(frame, at);
+    at += frame.byteLength;
+  }
+  return out;
+}
+
 /**
  * Streams upstream events to a `/v1/responses` client as they arrive. Only
- * RESPONSES_STREAM_EVENT_TYPES are forwarded. A failure — an `error` event, `response.failed`
- * (forwarded first), a broken or truncated stream — ends the stream with one error frame.
+ * RESPONSES_STREAM_EVENT_TYPES are forwarded. A failure ends the stream with a `response.failed`
+ * event (the backend's own, forwarded, or one built here for a broken, stalled or `error`-ended
+ * stream: what Codex CLI acts on) and then one `error` frame (what the OpenAI SDKs throw on).
  */
 export function responsesSseStream(events: ReadableStream<SseEvent>, options: StreamOptions = {}): ReadableStream<Uint8Array> {
   const now = options.now ?? Date.now;
   const aggregator = new ResponseAggregator();
   return pumpEvents(events, {
-    errorFrame: encodeErrorFrame,
+    errorFrame(err) {
+      const failed = aggregator.failedEvent(err);
+      const error = encodeErrorFrame(err);
+      return failed ? concatFrames([encodeSseFrame(failed, 'response.failed'), error]) : error;
+    },
     ...(options.onError ? { onError: options.onError } : {}),
     step(event) {
       aggregator.push(event);

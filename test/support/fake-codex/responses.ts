@@ -175,7 +175,8 @@ export async function handleResponses(state: FakeCodexState, req: IncomingMessag
       return hang(res, rateHeaders, s.beforeHeaders === true, () => state.recordAbort(accountId));
     case 'unauthorized':
       return send(res, detail(401, 'Unauthorized'));
-    case 'usage_limit':
+    case 'usage_limit': {
+      const resetsAt = s.resetsAt ?? ctx.createdAt + 3600;
       return send(res, {
         status: 429,
         headers: rateHeaders,
@@ -184,10 +185,12 @@ export async function handleResponses(state: FakeCodexState, req: IncomingMessag
             type: 'usage_limit_reached',
             message: 'The usage limit has been reached',
             plan_type: s.planType ?? ctx.planType,
-            resets_at: s.resetsAt ?? ctx.createdAt + 3600,
+            resets_at: resetsAt,
+            resets_in_seconds: Math.max(0, resetsAt - ctx.createdAt),
           },
         },
       });
+    }
     case 'usage_not_included':
       return send(res, {
         status: 429,
