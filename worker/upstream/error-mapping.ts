@@ -246,6 +246,14 @@ export function upstreamUnreachableError(err: unknown): ApiError {
   });
 }
 
+/** The stream had started, then the backend sent nothing for `ms`. */
+export function upstreamIdleError(ms: number): ApiError {
+  const period = ms % 1000 === 0 ? `${ms / 1000} seconds` : `${ms} ms`;
+  return new ApiError('upstream_timeout', `The Codex backend sent nothing for ${period}, so the answer was ended. Please try again.`, {
+    detail: `upstream stream idle for ${ms} ms`,
+  });
+}
+
 /** No response headers within the allowed time. */
 export function upstreamTimeoutError(seconds: number): ApiError {
   return new ApiError('upstream_timeout', `The Codex backend did not answer within ${seconds} seconds.`);

@@ -160,6 +160,8 @@ export async function handleResponses(state: FakeCodexState, req: IncomingMessag
       return streamTo(successStream(ctx, s));
     case 'slow':
       return streamTo(successStream(ctx, s), { delayMs: s.delayMs });
+    case 'stall':
+      return streamTo(successStream(ctx, s), { stallAfter: s.afterEvents ?? 5 });
     case 'incomplete':
       return streamTo(successStream(ctx, s, { kind: 'incomplete', reason: s.reason }));
     case 'truncated': {
@@ -221,7 +223,7 @@ export async function handleResponses(state: FakeCodexState, req: IncomingMessag
   }
 }
 
-type StreamOptions = { delayMs?: number; cutAfter?: number; cleanEnd?: boolean };
+type StreamOptions = { delayMs?: number; cutAfter?: number; cleanEnd?: boolean; stallAfter?: number };
 
 function sseHeaders(rateHeaders: Record<string, string>): Record<string, string> {
   return {
@@ -274,6 +276,11 @@ async function writeStream(
       // Without cleanEnd the socket dies mid-body (no final chunk): the client sees a broken transfer.
       if (opts.cleanEnd) res.end();
       else res.destroy();
+      return;
+    }
+    if ('event' in frame && opts.stallAfter !== undefined && events >= opts.stallAfter) {
+      // Silent with the connection open, as a stuck backend is: only the client can end it.
+      await new Promise((resolve) => res.once('close', resolve));
       return;
     }
     if (opts.delayMs !== undefined && events > 0 && 'event' in frame) {

@@ -118,6 +118,8 @@ export type ResponseStep =
   | ({ kind: 'truncated'; afterEvents?: number; cleanEnd?: boolean } & OkOptions)
   /** A normal stream with `delayMs` between events; stops (and counts as aborted) when the client goes away. */
   | ({ kind: 'slow'; delayMs: number } & OkOptions)
+  /** Sends the first `afterEvents` events (default 5: the opening and the first items) then nothing, connection open, until the client aborts. */
+  | ({ kind: 'stall'; afterEvents?: number } & OkOptions)
   /** Sends 200 headers then nothing until the client aborts; `beforeHeaders` sends nothing at all. */
   | { kind: 'hang'; beforeHeaders?: boolean }
   /** Answers as the relay does for one of its own errors (status, body and the x-relay-error header). */
