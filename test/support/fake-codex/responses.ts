@@ -82,6 +82,14 @@ export function lastUserText(input: unknown): string {
   return '';
 }
 
+/** Whether the request offers the hosted `web_search` tool (the backend's name; Codex CLI sends the same). */
+function webSearchOf(body: Record<string, unknown>): Pick<StreamContext, 'webSearch'> {
+  const tools = Array.isArray(body.tools) ? (body.tools as Array<{ type?: unknown }>) : [];
+  if (!tools.some((tool) => tool?.type === 'web_search')) return {};
+  const include = Array.isArray(body.include) ? body.include : [];
+  return { webSearch: { sources: include.includes('web_search_call.action.sources') } };
+}
+
 function parseJson(raw: Buffer): unknown {
   const text = raw.toString('utf8');
   try {
@@ -150,6 +158,7 @@ export async function handleResponses(state: FakeCodexState, req: IncomingMessag
     rateLimitHeaders: rateHeaders,
     lastUserText: lastUserText(b.input),
     inputChars: JSON.stringify(b.input ?? '').length,
+    ...webSearchOf(b),
   };
   const s: ResponseStep = step ?? { kind: 'ok' };
   const streamTo = (frames: SseFrame[], opts: StreamOptions = {}) =>

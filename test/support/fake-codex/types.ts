@@ -161,4 +161,7 @@ export type UsageWindow = {
   reset_at: number;
 };
 
+/** The page every fake web search finds and cites. */
+export const FAKE_SEARCH_RESULT = { url: 'https://example.com/fake-search-result?utm_source=openai', title: 'Example Domain' };
+
 export const FAKE_CLIENT_ID = 'app_EMoamEEZ73f0CkXaXp7hrann';
