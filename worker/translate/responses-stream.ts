@@ -89,7 +89,7 @@ export class ResponseAggregator {
     switch (event.type) {
       case 'response.created':
       case 'response.in_progress':
-        this.#response = asRecord(data.response) ?? this.#response;
+        this.#merge(data.response);
         return;
       case 'response.output_item.added':
       case 'response.output_item.done': {
@@ -116,7 +116,7 @@ export class ResponseAggregator {
       default:
         if ((TERMINAL_EVENT_TYPES as readonly string[]).includes(event.type)) {
           this.#terminal = data;
-          this.#response = asRecord(data.response) ?? this.#response;
+          this.#merge(data.response);
         }
     }
   }
@@ -151,12 +151,25 @@ export class ResponseAggregator {
     return { type: 'response.failed', response };
   }
 
-  /** The terminal event with its `response.output` filled in when the backend left it empty. */
+  /**
+   * The terminal event with its `response.output` filled in when the backend left it empty, and
+   * any field of the response object it left out (`created_at`, `model`…) taken from the earlier events.
+   */
   completeTerminalEvent(data: Json): Json {
     const response = asRecord(data.response);
-    if (!response || (Array.isArray(response.output) && response.output.length > 0)) return data;
-    const items = this.outputItems();
-    return items.length > 0 ? { ...data, response: { ...response, output: items } } : data;
+    if (!response) return data;
+    const full = { ...this.#response, ...response };
+    if (!(Array.isArray(response.output) && response.output.length > 0)) {
+      const items = this.outputItems();
+      if (items.length > 0) full.output = items;
+    }
+    return { ...data, response: full };
+  }
+
+  /** Later events' response objects update the earlier one field by field, so nothing they omit is lost. */
+  #merge(value: unknown): void {
+    const response = asRecord(value);
+    if (response) this.#response = { ...this.#response, ...response };
   }
 
   #keyOf(item: Json): string {

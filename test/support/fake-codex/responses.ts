@@ -82,6 +82,12 @@ export function lastUserText(input: unknown): string {
   return '';
 }
 
+/** What the backend repeats of the request in its response objects. */
+function echoOf(body: Record<string, unknown>): Record<string, unknown> {
+  const fields = ['instructions', 'tools', 'tool_choice', 'parallel_tool_calls', 'reasoning', 'text', 'prompt_cache_key'];
+  return Object.fromEntries(fields.filter((f) => body[f] !== undefined).map((f) => [f, body[f]]));
+}
+
 /** Whether the request offers the hosted `web_search` tool (the backend's name; Codex CLI sends the same). */
 function webSearchOf(body: Record<string, unknown>): Pick<StreamContext, 'webSearch'> {
   const tools = Array.isArray(body.tools) ? (body.tools as Array<{ type?: unknown }>) : [];
@@ -158,6 +164,7 @@ export async function handleResponses(state: FakeCodexState, req: IncomingMessag
     rateLimitHeaders: rateHeaders,
     lastUserText: lastUserText(b.input),
     inputChars: JSON.stringify(b.input ?? '').length,
+    echo: echoOf(b),
     ...webSearchOf(b),
   };
   const s: ResponseStep = step ?? { kind: 'ok' };

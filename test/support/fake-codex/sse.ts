@@ -19,6 +19,8 @@ export type StreamContext = {
   lastUserText: string;
   /** Size of the request's `input`, for a deterministic default usage. */
   inputChars: number;
+  /** Request fields the backend echoes in every response object (instructions, tools, reasoning…). */
+  echo?: Record<string, unknown>;
   /** The request offered the hosted `web_search` tool: the answer searches first and cites a source. */
   webSearch?: { sources: boolean };
 };
@@ -49,17 +51,31 @@ function ev(type: string, data: Record<string, unknown> = {}): SseFrame {
   return { event: type, data: { type, ...data } };
 }
 
+/** The full response object, as the backend sends it in every lifecycle event (created, in_progress, completed…). */
 function responseObject(ctx: StreamContext, status: string, extra: Record<string, unknown> = {}) {
   return {
     id: ctx.responseId,
     object: 'response',
     created_at: ctx.createdAt,
     status,
-    model: ctx.model,
-    output: [],
-    usage: null,
+    background: false,
     error: null,
     incomplete_details: null,
+    max_output_tokens: null,
+    model: ctx.model,
+    output: [],
+    parallel_tool_calls: true,
+    previous_response_id: null,
+    reasoning: { effort: null, summary: null },
+    service_tier: 'auto',
+    store: false,
+    text: { format: { type: 'text' }, verbosity: 'medium' },
+    tool_choice: 'auto',
+    tools: [],
+    truncation: 'disabled',
+    usage: null,
+    metadata: {},
+    ...ctx.echo,
     ...extra,
   };
 }

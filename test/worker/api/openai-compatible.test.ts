@@ -118,6 +118,22 @@ describe('POST /v1/responses without streaming', () => {
     expect(body.usage).toMatchObject({ input_tokens: expect.any(Number), output_tokens: expect.any(Number), total_tokens: expect.any(Number) });
   });
 
+  it('returns the backend’s full response object: the id, created_at and model of its created event, not ours', async () => {
+    const user = await userWith();
+    const streamed = await eventsOf(await call(user, '/v1/responses', { json: { model: 'gpt-5.5-high', input: 'a', stream: true } }));
+    const created = streamed.find((e) => e.type === 'response.created')!.data.response as Record<string, unknown>;
+    expect(created).toMatchObject({ object: 'response', status: 'in_progress', model: 'gpt-5.5', created_at: expect.any(Number), id: expect.stringMatching(/^resp_/) });
+    const completed = streamed.at(-1)!.data.response as Record<string, unknown>;
+    expect(completed).toMatchObject({ id: created.id, created_at: created.created_at, model: 'gpt-5.5', status: 'completed' });
+
+    const whole = (await (await call(user, '/v1/responses', { json: { model: 'gpt-5.5', input: 'b' } })).json()) as Record<string, unknown>;
+    const seen = (await user.fake.requests(user.accountId)).at(-1)!.body as Record<string, unknown>;
+    expect(whole).toMatchObject({
+      id: expect.stringMatching(/^resp_/), object: 'response', created_at: expect.any(Number), model: 'gpt-5.5',
+      status: 'completed', instructions: seen.instructions, reasoning: seen.reasoning, store: false,
+    });
+  });
+
   it('sends the backend exactly what it requires, with the Codex headers', async () => {
     const user = await userWith();
     await call(user, '/v1/responses', {

@@ -37,6 +37,15 @@ describe('aggregating a stream for stream:false', () => {
     expect(response.output_text).toBe(MESSAGE_TEXT);
   });
 
+  it('keeps the response object of response.created when the terminal event omits fields', async () => {
+    const created = { type: 'response.created', response: { id: 'resp_1', object: 'response', created_at: 1764000000, model: 'gpt-5.5', status: 'in_progress', instructions: 'be brief', output: [] } };
+    const completed = { type: 'response.completed', response: { id: 'resp_1', status: 'completed', usage: USAGE, output: [] } };
+    const response = await collectResponse(eventsOf([created, completed]));
+    expect(response).toMatchObject({ id: 'resp_1', created_at: 1764000000, model: 'gpt-5.5', instructions: 'be brief', status: 'completed', usage: USAGE });
+    const frames = await framesOf(responsesSseStream(eventsOf([created, completed])));
+    expect(frames.at(-1)?.data.response).toMatchObject({ id: 'resp_1', created_at: 1764000000, model: 'gpt-5.5', status: 'completed' });
+  });
+
   it('keeps two parallel tool calls apart although both claim output_index 0', async () => {
     const response = await collectResponse(eventsOf(EVENTS));
     const calls = response.output.filter((item) => item.type === 'function_call');
