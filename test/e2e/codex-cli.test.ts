@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CreatedFamily } from '../support/fake-codex/index.ts';
 import { PROJECT_ROOT, stopGroup } from '../../scripts/lib/processes.ts';
 import { startLocalStack, type LocalStack } from './local-stack.ts';
@@ -94,6 +94,10 @@ beforeAll(async () => {
   writeConfig();
 }, 180_000);
 
+afterEach(() => {
+  stack.fake.state.clearResponseScript(family.accountId);
+});
+
 afterAll(async () => {
   await stack?.stop();
   for (const dir of [codexHome, workDir]) if (dir) rmSync(dir, { recursive: true, force: true });
@@ -122,5 +126,30 @@ describe('Codex CLI with UseMySub as a custom model provider', () => {
     expect(run.stderr).toContain(`try again at ${clockTime(resetsAt)}`);
     expect(run.stderr).not.toMatch(/Reconnecting/);
     expect(stack.fake.state.requests(family.accountId).length - before).toBeLessThanOrEqual(2);
+  }, 150_000);
+
+  it('stops at the limit that its retry meets when the limit arrived mid-stream', async () => {
+    const resetsAt = Math.floor(Date.now() / 1000) + 7200;
+    stack.fake.state.scriptResponses(family.accountId, [
+      { kind: 'error_event', code: 'usage_limit_reached', message: 'The usage limit has been reached' },
+      ...Array.from({ length: 5 }, () => ({ kind: 'usage_limit' as const, resetsAt })),
+    ]);
+    const before = stack.fake.state.requests(family.accountId).length;
+    const run = await codexExec('limit mid-stream');
+    expect(run.killed).toBe(false);
+    expect(run.stderr).toContain(`try again at ${clockTime(resetsAt)}`);
+    expect(stack.fake.state.requests(family.accountId).length - before).toBe(2);
+  }, 150_000);
+
+  it('reads the response.failed we build for a stream that ended in an error event, and shows its message', async () => {
+    // Codex ignores `error` events: without a response.failed it would only say the stream closed early.
+    stack.fake.state.scriptResponses(family.accountId, Array.from({ length: 6 }, () => ({
+      kind: 'error_event' as const, code: 'server_error', message: 'Something broke upstream.',
+    })));
+    const run = await codexExec('a failing turn');
+    expect(run).toMatchObject({ killed: false });
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toContain('The Codex backend failed: Something broke upstream.');
+    expect(run.stderr).not.toContain('stream closed before response.completed');
   }, 150_000);
 });
