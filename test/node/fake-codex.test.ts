@@ -263,6 +263,13 @@ describe('fake Codex responses endpoint', () => {
     ]);
   });
 
+  it('drops the answers still queued when asked to', async () => {
+    const family = fake.state.createFamily();
+    fake.state.scriptResponses(family.accountId, [{ kind: 'usage_limit' }, { kind: 'usage_limit' }]);
+    await fake.control.clearResponseScript(family.accountId);
+    expect((await callResponses(family)).status).toBe(200);
+  });
+
   it('cuts a truncated stream before response.completed', async () => {
     const family = fake.state.createFamily();
     fake.state.scriptResponses(family.accountId, [{ kind: 'truncated', afterEvents: 3 }]);

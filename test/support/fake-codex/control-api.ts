@@ -16,6 +16,7 @@ const ROUTES: [string, string, Handler][] = [
   ['POST', '/__fake/families/:family/token-script', (s, [f], b) => s.scriptTokenEndpoint(f!, b?.steps ?? [])],
   ['POST', '/__fake/authorization-codes', (s, _p, b) => s.createAuthorizationCode(b ?? {})],
   ['POST', '/__fake/accounts/:account/response-script', (s, [a], b) => s.scriptResponses(a!, b?.steps ?? [])],
+  ['DELETE', '/__fake/accounts/:account/response-script', (s, [a]) => s.clearResponseScript(a!)],
   ['GET', '/__fake/accounts/:account/requests', (s, [a]) => s.requests(a!)],
   ['GET', '/__fake/accounts/:account/stats', (s, [a]) => s.accountStats(a!)],
   ['PUT', '/__fake/accounts/:account/rate-limits', (s, [a], b) => (s.setRateLimits(a!, b?.headers ?? {}), { ok: true })],
