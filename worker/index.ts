@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { requireProxyKey, type AuthVariables } from './api/key-check.ts';
 import { toApiError, ApiError } from './shared/errors.ts';
 import { openAiCompatibleApp, openAiCors } from './api/openai-compatible.ts';
+import { azureOpenAiApp } from './api/azure-openai.ts';
 import { notFoundPage, webApp } from './web/app.tsx';
 export { AuthBroker } from './accounts/auth-broker.ts';
 export { CodexRelay } from './upstream/codex-relay.ts';
@@ -9,10 +10,12 @@ export { CodexRelay } from './upstream/codex-relay.ts';
 const app = new Hono<{ Bindings: Env; Variables: AuthVariables }>();
 // Every OpenAI-surface route, and the unprefixed aliases some clients (Cursor) call, needs a proxy key.
 // CORS runs first so preflights need no key and even a 401 is readable by a browser client.
-for (const path of ['/v1/*', '/chat/completions', '/responses', '/models', '/models/*']) app.use(path, openAiCors, requireProxyKey);
+for (const path of ['/v1/*', '/chat/completions', '/responses', '/models', '/models/*', '/openai/*']) app.use(path, openAiCors, requireProxyKey);
 app.get('/healthz', (c) => c.json({ ok: true }));
 app.route('/v1', openAiCompatibleApp);
 app.route('/', openAiCompatibleApp);
+// Azure OpenAI's path shape, for clients that only offer an Azure setting (Cursor on some plans).
+app.route('/openai', azureOpenAiApp);
 // The web pages (sign-in, onboarding, dashboard) answer their own errors with HTML pages.
 app.route('/', webApp);
 
@@ -30,7 +33,7 @@ app.onError((err, c) => {
 });
 
 app.notFound((c) => {
-  if (c.req.path === '/v1' || c.req.path.startsWith('/v1/')) {
+  if (c.req.path === '/v1' || c.req.path.startsWith('/v1/') || c.req.path.startsWith('/openai/')) {
     return new ApiError('not_found', `Unknown path: ${c.req.method} ${c.req.path}`).toResponse();
   }
   return notFoundPage(c);

@@ -160,6 +160,32 @@ describe('fake Codex responses endpoint', () => {
     expect(recorded[0]).toMatchObject({ status: 200, step: 'default', headers: { accept: 'text/event-stream' } });
   });
 
+  it('sends the full response object, request fields echoed, in created, in_progress and completed', async () => {
+    const family = fake.state.createFamily();
+    const tools = [{ type: 'function', name: 'f', parameters: { type: 'object' } }];
+    const data = payloads((await readEvents(await callResponses(family, { ...validBody(), tools }))).events);
+    const objects = data.filter((d) => ['response.created', 'response.in_progress', 'response.completed'].includes(d.type)).map((d) => d.response);
+    expect(objects).toHaveLength(3);
+    for (const response of objects) {
+      expect(response).toMatchObject({
+        id: objects[0].id, object: 'response', created_at: expect.any(Number), model: 'gpt-5.5-codex',
+        instructions: validBody().instructions, tools, store: false, parallel_tool_calls: true,
+      });
+    }
+    expect(objects.map((r) => r.status)).toEqual(['in_progress', 'in_progress', 'completed']);
+  });
+
+  it('searches and cites when offered the hosted web_search tool', async () => {
+    const family = fake.state.createFamily();
+    const body = { ...validBody('news'), tools: [{ type: 'web_search' }], include: ['web_search_call.action.sources'] };
+    const data = payloads((await readEvents(await callResponses(family, body))).events);
+    const done = data.filter((d) => d.type === 'response.output_item.done').map((d) => d.item);
+    expect(done[0]).toMatchObject({ type: 'web_search_call', status: 'completed', action: { type: 'search', query: 'news', sources: [{ type: 'url' }] } });
+    const part = done[1].content[0];
+    expect(part.text.slice(part.annotations[0].start_index, part.annotations[0].end_index)).toMatch(/^\(\[example\.com\]\(https:/);
+    expect(data.map((d) => d.type)).toContain('response.output_text.annotation.added');
+  });
+
   it('emits reasoning and interleaved parallel tool calls, optionally all at output_index 0', async () => {
     const family = fake.state.createFamily();
     fake.state.scriptResponses(family.accountId, [
@@ -235,6 +261,13 @@ describe('fake Codex responses endpoint', () => {
       'failed',
       'default',
     ]);
+  });
+
+  it('drops the answers still queued when asked to', async () => {
+    const family = fake.state.createFamily();
+    fake.state.scriptResponses(family.accountId, [{ kind: 'usage_limit' }, { kind: 'usage_limit' }]);
+    await fake.control.clearResponseScript(family.accountId);
+    expect((await callResponses(family)).status).toBe(200);
   });
 
   it('cuts a truncated stream before response.completed', async () => {

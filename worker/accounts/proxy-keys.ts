@@ -36,8 +36,8 @@ export function keyHint(key: string): string {
 }
 
 /**
- * The presented key, from `Authorization: Bearer …` (scheme case-insensitive) or `x-api-key`;
- * null when neither carries one. Not validated here.
+ * The presented key, from `Authorization: Bearer …` (scheme case-insensitive), `x-api-key`, or
+ * `api-key` (what Azure OpenAI clients send); null when none carries one. Not validated here.
  */
 export function extractProxyKey(headers: Headers): string | null {
   const authorization = headers.get('authorization');
@@ -45,7 +45,7 @@ export function extractProxyKey(headers: Headers): string | null {
     const match = /^bearer[ \t]+(\S+)\s*$/i.exec(authorization.trim());
     if (match?.[1]) return match[1];
   }
-  const apiKey = headers.get('x-api-key')?.trim();
+  const apiKey = (headers.get('x-api-key') ?? headers.get('api-key'))?.trim();
   return apiKey ? apiKey : null;
 }
 

@@ -23,7 +23,17 @@ export interface AuthVariables {
 }
 
 const MISSING_KEY_MESSAGE =
-  "You didn't provide an API key. Send your UseMySub key (cpk_…) as 'Authorization: Bearer YOUR_KEY' or in an 'x-api-key' header.";
+  "You didn't provide an API key. Send your UseMySub key (cpk_…) as 'Authorization: Bearer YOUR_KEY' or in an 'x-api-key' or 'api-key' header.";
+const KEY_IN_URL_MESSAGE =
+  "API keys are not accepted in the URL (URLs end up in logs and histories). Send your UseMySub key as 'Authorization: Bearer YOUR_KEY' or in an 'x-api-key' or 'api-key' header.";
+
+/** Query parameters that clients use for keys; any of them makes the request a 401 before anything else. */
+const KEY_QUERY_PARAMETERS = ['api-key', 'api_key', 'apikey', 'key', 'access_token'];
+
+function keyInUrl(url: string): boolean {
+  const params = new URL(url).searchParams;
+  return KEY_QUERY_PARAMETERS.some((name) => params.has(name));
+}
 const INCORRECT_KEY_MESSAGE =
   'Incorrect API key provided. You can find and create your UseMySub keys on your dashboard.';
 
@@ -32,6 +42,7 @@ export const requireProxyKey: MiddlewareHandler<{ Bindings: Env; Variables: Auth
   // CORS preflights carry no credentials by design; the CORS layer answers them.
   if (c.req.method === 'OPTIONS') return next();
 
+  if (keyInUrl(c.req.url)) return reject('in_url');
   const key = extractProxyKey(c.req.raw.headers);
   if (key === null) return reject('missing');
   if (!isWellFormedProxyKey(key)) return reject('malformed');
@@ -53,11 +64,11 @@ export const requireProxyKey: MiddlewareHandler<{ Bindings: Env; Variables: Auth
 };
 
 // Returned rather than thrown so the answer does not depend on where onError is mounted.
-function reject(reason: 'missing' | 'malformed' | 'unknown' | 'revoked', keyId?: string): Response {
+function reject(reason: 'missing' | 'in_url' | 'malformed' | 'unknown' | 'revoked', keyId?: string): Response {
   // Unknown and revoked keys are worth a line (a stale or leaked key in use); noise is not.
   if (reason === 'unknown' || reason === 'revoked') {
     console.log(JSON.stringify({ event: 'api_key_rejected', reason, ...(keyId ? { keyId } : {}) }));
   }
-  const message = reason === 'missing' ? MISSING_KEY_MESSAGE : INCORRECT_KEY_MESSAGE;
+  const message = reason === 'missing' ? MISSING_KEY_MESSAGE : reason === 'in_url' ? KEY_IN_URL_MESSAGE : INCORRECT_KEY_MESSAGE;
   return new ApiError('invalid_api_key', message, { detail: `proxy key ${reason}` }).toResponse();
 }

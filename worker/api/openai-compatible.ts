@@ -20,7 +20,7 @@ import { SSE_HEADERS, type SseEvent } from '../translate/sse.ts';
 /** Largest request body accepted (images arrive inline as data URLs). */
 export const MAX_REQUEST_BODY_BYTES = 20 * 1024 * 1024;
 
-type AppEnv = { Bindings: Env; Variables: AuthVariables };
+export type AppEnv = { Bindings: Env; Variables: AuthVariables };
 
 /** CORS for browser clients; preflights are answered here, before any key check. */
 export const openAiCors = cors({
@@ -28,7 +28,7 @@ export const openAiCors = cors({
   allowMethods: ['GET', 'POST', 'OPTIONS'],
   // allowHeaders is left empty on purpose: the middleware then echoes what the preflight asks
   // for, which the OpenAI SDKs need (they send many x-stainless-* headers).
-  exposeHeaders: ['Retry-After', 'Content-Type'],
+  exposeHeaders: ['Retry-After', 'Content-Type', 'x-should-retry'],
   maxAge: 86_400,
 });
 
@@ -103,8 +103,30 @@ async function openUpstream(
   });
 }
 
-function methodNotAllowed(method: string): never {
+export function methodNotAllowed(method: string): never {
   throw new ApiError('method_not_allowed', `${method} is not allowed on this path; use POST.`);
+}
+
+/** Answers a Chat Completions body (already read) for the caller: streamed or one JSON. */
+export async function answerChat(c: Context<AppEnv>, raw: unknown): Promise<Response> {
+  const request = normalizeChatRequest(raw, { reasoningDisplay: reasoningDisplaySetting(c.env) });
+  logIgnored(request.ignored);
+  const events = await openUpstream(c, request.body, request.promptCacheKey).catch((err: unknown) => {
+    throw chatError(err);
+  });
+  const answer = {
+    id: `chatcmpl-${crypto.randomUUID().replaceAll('-', '')}`,
+    created: Math.floor(Date.now() / 1000),
+    model: request.model,
+    includeUsage: request.includeUsage,
+    reasoningDisplay: request.reasoningDisplay,
+    stop: request.stop,
+    legacyFunctions: request.legacyFunctions,
+  };
+  if (request.stream) {
+    return new Response(chatSseStream(events, { ...answer, onError: logStreamError }), { headers: SSE_HEADERS });
+  }
+  return c.json(await collectChatCompletion(events, answer));
 }
 
 export const openAiCompatibleApp = new Hono<AppEnv>()
@@ -118,28 +140,7 @@ export const openAiCompatibleApp = new Hono<AppEnv>()
     }
     return c.json(model);
   })
-  .post('/chat/completions', async (c) => {
-    const request = normalizeChatRequest(await readJsonBody(c.req.raw), {
-      reasoningDisplay: reasoningDisplaySetting(c.env),
-    });
-    logIgnored(request.ignored);
-    const events = await openUpstream(c, request.body, request.promptCacheKey).catch((err: unknown) => {
-      throw chatError(err);
-    });
-    const answer = {
-      id: `chatcmpl-${crypto.randomUUID().replaceAll('-', '')}`,
-      created: Math.floor(Date.now() / 1000),
-      model: request.model,
-      includeUsage: request.includeUsage,
-      reasoningDisplay: request.reasoningDisplay,
-      stop: request.stop,
-      legacyFunctions: request.legacyFunctions,
-    };
-    if (request.stream) {
-      return new Response(chatSseStream(events, { ...answer, onError: logStreamError }), { headers: SSE_HEADERS });
-    }
-    return c.json(await collectChatCompletion(events, answer));
-  })
+  .post('/chat/completions', async (c) => answerChat(c, await readJsonBody(c.req.raw)))
   .all('/chat/completions', (c) => methodNotAllowed(c.req.method))
   .post('/responses', async (c) => {
     const request = normalizeResponsesRequest(await readJsonBody(c.req.raw));

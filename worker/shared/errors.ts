@@ -1,6 +1,8 @@
 /**
  * The one place that builds OpenAI-shaped errors: `{"error":{message,type,param,code}}`.
- * Each code maps to exactly one status and type (spec "Error mapping").
+ * Each code maps to exactly one status and type (spec "Error mapping"). The subscription-limit
+ * errors keep the Codex backend's own `type`: Codex CLI stops on `usage_limit_reached` and
+ * `usage_not_included` and retries anything else, for hours if the reset is hours away.
  */
 
 export type ErrorType =
@@ -8,6 +10,9 @@ export type ErrorType =
   | 'authentication_error'
   | 'permission_error'
   | 'rate_limit_error'
+  | 'usage_limit_reached'
+  | 'usage_not_included'
+  | 'insufficient_quota'
   | 'api_error';
 
 const ERROR_TABLE = {
@@ -20,9 +25,10 @@ const ERROR_TABLE = {
   not_found: { status: 404, type: 'invalid_request_error' },
   method_not_allowed: { status: 405, type: 'invalid_request_error' },
   request_too_large: { status: 413, type: 'invalid_request_error' },
-  usage_limit_reached: { status: 429, type: 'rate_limit_error' },
+  usage_limit_reached: { status: 429, type: 'usage_limit_reached' },
+  insufficient_quota: { status: 429, type: 'insufficient_quota' },
   rate_limit_exceeded: { status: 429, type: 'rate_limit_error' },
-  usage_not_included: { status: 403, type: 'permission_error' },
+  usage_not_included: { status: 429, type: 'usage_not_included' },
   context_length_exceeded: { status: 400, type: 'invalid_request_error' },
   upstream_rejected: { status: 400, type: 'invalid_request_error' },
   upstream_error: { status: 502, type: 'api_error' },
@@ -33,9 +39,23 @@ const ERROR_TABLE = {
 
 export type ErrorCode = keyof typeof ERROR_TABLE;
 
-export interface ErrorBody {
-  error: { message: string; type: ErrorType; param: string | null; code: ErrorCode };
+/** What a usage-limit error adds beside the four OpenAI fields, as the Codex backend names it. */
+export interface UsageLimitFields {
+  plan_type?: string;
+  /** Epoch seconds. */
+  resets_at?: number;
+  resets_in_seconds?: number;
 }
+
+export interface ErrorBody {
+  error: { message: string; type: ErrorType; param: string | null; code: ErrorCode } & UsageLimitFields;
+}
+
+/**
+ * Codes no retry can fix before a reset hours away (or a plan change): the answer carries
+ * `x-should-retry: false`, which the OpenAI SDKs obey instead of their 429 retries.
+ */
+const NOT_RETRYABLE: ReadonlySet<ErrorCode> = new Set(['usage_limit_reached', 'usage_not_included', 'insufficient_quota']);
 
 export interface ApiErrorOptions {
   param?: string | null;
@@ -43,6 +63,8 @@ export interface ApiErrorOptions {
   headers?: Record<string, string>;
   /** Internal detail for logs only; never sent to the client and never a secret. */
   detail?: string;
+  /** Usage-limit facts sent in the error body (usage_limit_reached only). */
+  limit?: UsageLimitFields;
 }
 
 /** An error the client is meant to see. `message` is public; `detail` is for logs. */
@@ -53,6 +75,7 @@ export class ApiError extends Error {
   readonly param: string | null;
   readonly headers: Record<string, string>;
   readonly detail: string | undefined;
+  readonly limit: UsageLimitFields;
 
   constructor(code: ErrorCode, message: string, options: ApiErrorOptions = {}) {
     super(message);
@@ -61,12 +84,13 @@ export class ApiError extends Error {
     this.status = ERROR_TABLE[code].status;
     this.type = ERROR_TABLE[code].type;
     this.param = options.param ?? null;
-    this.headers = options.headers ?? {};
+    this.headers = { ...(NOT_RETRYABLE.has(code) ? { 'x-should-retry': 'false' } : {}), ...options.headers };
     this.detail = options.detail;
+    this.limit = options.limit ?? {};
   }
 
   toBody(): ErrorBody {
-    return { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
+    return { error: { message: this.message, type: this.type, param: this.param, code: this.code, ...this.limit } };
   }
 
   toResponse(extraHeaders: Record<string, string> = {}): Response {

@@ -11,6 +11,7 @@ import {
 import { translateMessages } from './chat-messages.ts';
 import { ApiError } from '../shared/errors.ts';
 import type { UpstreamResponsesBody } from './responses-request.ts';
+import { webSearchToolFromChatOptions } from './web-search.ts';
 
 /** How reasoning reaches a Chat client: the `reasoning_content` field, inline `<think>` tags in `content`, or not at all. */
 export const REASONING_DISPLAYS = ['reasoning_content', 'think_tags', 'hidden'] as const;
@@ -118,9 +119,6 @@ function refuseUnsupported(req: ChatBody, raw: Record<string, unknown>): void {
     throw unsupported('modalities', "Only text output is supported: 'modalities' must be [\"text\"].");
   }
   if (raw.audio !== undefined && raw.audio !== null) throw unsupported('audio', 'Audio output is not supported.');
-  if (raw.web_search_options !== undefined && raw.web_search_options !== null) {
-    throw unsupported('web_search_options', "Web search is not supported through Chat Completions here.");
-  }
   if (req.functions?.length && req.tools?.length) {
     throw new ApiError('invalid_request', "Send either 'tools' or the deprecated 'functions', not both.", { param: 'functions' });
   }
@@ -142,6 +140,9 @@ function toolFromFunction(fn: FunctionSpec): Record<string, unknown> {
 
 function translateTools(tools: NonNullable<ChatBody['tools']>): Record<string, unknown>[] {
   return tools.map((tool, i) => {
+    if (tool.type.startsWith('web_search')) {
+      throw unsupported(`tools[${i}].type`, `Chat Completions asks for web search with 'web_search_options', not with a '${tool.type}' tool.`);
+    }
     if (tool.type !== 'function') {
       throw unsupported(`tools[${i}].type`, `Unsupported tool type '${tool.type}' in 'tools[${i}].type': only 'function' tools are supported.`);
     }
@@ -263,8 +264,10 @@ export function normalizeChatRequest(raw: unknown, options: ChatRequestOptions =
   const legacyFunctions = (req.functions?.length ?? 0) > 0;
   const tools = legacyFunctions ? req.functions!.map(toolFromFunction) : req.tools?.length ? translateTools(req.tools) : [];
   const toolChoice = legacyFunctions ? legacyToolChoice(req.function_call) : req.tool_choice;
+  const webSearch = webSearchToolFromChatOptions(raw.web_search_options);
+  if (webSearch) body.tools = [webSearch];
   if (tools.length > 0) {
-    body.tools = tools;
+    body.tools = [...tools, ...(webSearch ? [webSearch] : [])];
     if (toolChoice != null) body.tool_choice = translateToolChoice(toolChoice, new Set(tools.map((tool) => String(tool.name))));
     // Legacy function calling has room for one call per turn.
     if (legacyFunctions) body.parallel_tool_calls = false;

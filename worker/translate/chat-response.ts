@@ -9,6 +9,7 @@ import { encodeSseFrame, encodeSseRaw, type SseEvent } from './sse.ts';
 import { drainEvents, pumpEvents } from './stream-pump.ts';
 import { ChatStreamTranslator, type ChatStreamOptions } from './chat-stream.ts';
 import type { ChatChunk, ChatCompletion, ChatToolCall, ChatUsage, FinishReason } from './chat-types.ts';
+import type { ChatUrlCitation } from './web-search.ts';
 
 /**
  * The error as a Chat client should see it: a too-long conversation is the fault of
@@ -16,7 +17,9 @@ import type { ChatChunk, ChatCompletion, ChatToolCall, ChatUsage, FinishReason }
  */
 export function chatError<T>(err: T): T | ApiError {
   if (!(err instanceof ApiError) || err.param !== 'input') return err;
-  return new ApiError(err.code, err.message, { param: 'messages', headers: err.headers, ...(err.detail ? { detail: err.detail } : {}) });
+  return new ApiError(err.code, err.message, {
+    param: 'messages', headers: err.headers, limit: err.limit, ...(err.detail ? { detail: err.detail } : {}),
+  });
 }
 
 function encodeChatError(err: ApiError): Uint8Array {
@@ -49,6 +52,7 @@ export class ChatCompletionBuilder {
   #content = '';
   #reasoning = '';
   #refusal = '';
+  readonly #annotations: ChatUrlCitation[] = [];
   readonly #tools: ChatToolCall[] = [];
   #functionCall: { name: string; arguments: string } | null = null;
   #finish: FinishReason = 'stop';
@@ -62,6 +66,7 @@ export class ChatCompletionBuilder {
     if (delta.content) this.#content += delta.content;
     if (delta.reasoning_content) this.#reasoning += delta.reasoning_content;
     if (delta.refusal) this.#refusal += delta.refusal;
+    if (delta.annotations) this.#annotations.push(...delta.annotations);
     for (const call of delta.tool_calls ?? []) {
       const known = this.#tools[call.index];
       if (known) known.function.arguments += call.function.arguments;
@@ -81,7 +86,7 @@ export class ChatCompletionBuilder {
       // OpenAI answers null content when the turn is only tool calls.
       content: this.#content === '' && (tools.length > 0 || this.#functionCall) ? null : this.#content,
       refusal: this.#refusal === '' ? null : this.#refusal,
-      annotations: [],
+      annotations: this.#annotations,
     };
     if (this.#reasoning) message.reasoning_content = this.#reasoning;
     if (tools.length > 0) message.tool_calls = tools;

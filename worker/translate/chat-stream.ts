@@ -13,6 +13,7 @@ import type { ApiError } from '../shared/errors.ts';
 import type { SseEvent } from './sse.ts';
 import { StopSequenceFilter } from './stop-sequences.ts';
 import { mapStreamFailure } from '../upstream/error-mapping.ts';
+import { chatAnnotation } from './web-search.ts';
 
 type Json = Record<string, unknown>;
 
@@ -46,6 +47,10 @@ interface ItemState {
   refusalReceived: number;
   reasoningParts: Set<number>;
   tool: ToolState | null;
+  /** Where this item's text starts in the message content (annotation indices are relative to it). */
+  textStart: number | null;
+  /** Annotations already sent. */
+  annotations: number;
 }
 
 const THINK_OPEN = '<think>\n';
@@ -73,6 +78,15 @@ function partsText(content: unknown, type: string, field: string): string {
   return text;
 }
 
+/** The annotations of a message's `output_text` parts, in order. */
+function partsAnnotations(content: unknown): unknown[] {
+  if (!Array.isArray(content)) return [];
+  return content.flatMap((part: unknown) => {
+    const p = asRecord(part);
+    return p?.type === 'output_text' && Array.isArray(p.annotations) ? (p.annotations as unknown[]) : [];
+  });
+}
+
 export class ChatStreamTranslator {
   readonly #o: ChatStreamOptions;
   readonly #items = new Map<string, ItemState>();
@@ -83,6 +97,8 @@ export class ChatStreamTranslator {
   #reasoningSent = false;
   #thinkOpen = false;
   #finished = false;
+  /** Characters of `content` sent so far. */
+  #contentChars = 0;
   #out: ChatChunk[] = [];
 
   constructor(options: ChatStreamOptions) {
@@ -130,6 +146,9 @@ export class ChatStreamTranslator {
       case 'response.function_call_arguments.delta':
         this.#argumentsDelta(this.#state(data), str(data.delta));
         break;
+      case 'response.output_text.annotation.added':
+        this.#annotate(this.#state(data), [data.annotation]);
+        break;
       case 'response.function_call_arguments.done':
         this.#argumentsDone(this.#state(data), str(data.arguments));
         break;
@@ -173,6 +192,7 @@ export class ChatStreamTranslator {
   }
 
   #emit(delta: ChatDelta): void {
+    if (delta.content) this.#contentChars += delta.content.length;
     this.#out.push(this.#chunk(delta, null));
   }
 
@@ -185,7 +205,7 @@ export class ChatStreamTranslator {
   #get(key: string): ItemState {
     let state = this.#items.get(key);
     if (!state) {
-      state = { received: 0, refusalReceived: 0, reasoningParts: new Set(), tool: null };
+      state = { received: 0, refusalReceived: 0, reasoningParts: new Set(), tool: null, textStart: null, annotations: 0 };
       this.#items.set(key, state);
     }
     return state;
@@ -253,6 +273,7 @@ export class ChatStreamTranslator {
     if (!delta) return;
     state.received += delta.length;
     this.#closeThink();
+    state.textStart ??= this.#contentChars;
     const { text, stopped } = this.#stop.push(delta);
     if (text) this.#emit({ content: text });
     if (stopped) this.#finish('stop', null);
@@ -276,6 +297,14 @@ export class ChatStreamTranslator {
     this.#emit({ content: open + delta });
   }
 
+  /** Sends the citations Chat has a shape for, counting every annotation so none is sent twice. */
+  #annotate(state: ItemState, annotations: unknown[]): void {
+    state.annotations += annotations.length;
+    const offset = state.textStart ?? this.#contentChars;
+    const cited = annotations.flatMap((a) => chatAnnotation(a, offset) ?? []);
+    if (cited.length > 0) this.#emit({ annotations: cited });
+  }
+
   #closeThink(): void {
     if (!this.#thinkOpen) return;
     this.#thinkOpen = false;
@@ -289,6 +318,7 @@ export class ChatStreamTranslator {
       case 'message': {
         const text = partsText(item.content, 'output_text', 'text');
         if (text.length > state.received) this.#textDelta(state, text.slice(state.received));
+        this.#annotate(state, partsAnnotations(item.content).slice(state.annotations));
         const refusal = partsText(item.content, 'refusal', 'refusal');
         if (refusal.length > state.refusalReceived) {
           this.#emit({ refusal: refusal.slice(state.refusalReceived) });

@@ -3,6 +3,8 @@
  * `chat.completion` (not streamed), as the OpenAI SDKs type them, plus the usage mapping.
  */
 
+import type { ChatUrlCitation } from './web-search.ts';
+
 type Json = Record<string, unknown>;
 
 export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter' | 'function_call';
@@ -21,6 +23,8 @@ export interface ChatDelta {
   refusal?: string;
   tool_calls?: ToolCallDelta[];
   function_call?: { name?: string; arguments: string };
+  /** Web-search citations, sent as they become known (OpenAI streams them in the delta too). */
+  annotations?: ChatUrlCitation[];
 }
 
 export interface ChatUsage {
@@ -62,7 +66,7 @@ export interface ChatCompletion {
       reasoning_content?: string;
       tool_calls?: ChatToolCall[];
       function_call?: { name: string; arguments: string };
-      annotations: [];
+      annotations: ChatUrlCitation[];
     };
     logprobs: null;
     finish_reason: FinishReason;

@@ -9,6 +9,7 @@ import {
   chooseEffort, DEFAULT_INSTRUCTIONS, ENCRYPTED_REASONING_INCLUDE, isObject, resolveServedModel, schemaError,
 } from './backend-rules.ts';
 import { ApiError } from '../shared/errors.ts';
+import { normalizeResponsesToolChoice, normalizeResponsesTools } from './web-search.ts';
 
 /**
  * Parameters the Codex backend refuses ("Unsupported parameter"), so they are dropped and the
@@ -137,6 +138,9 @@ export function normalizeResponsesRequest(raw: unknown): NormalizedResponsesRequ
   const include = [...(req.include ?? [])];
   if (!include.includes(ENCRYPTED_REASONING_INCLUDE)) include.push(ENCRYPTED_REASONING_INCLUDE);
   const instructions = req.instructions?.trim() ? req.instructions : DEFAULT_INSTRUCTIONS;
+
+  if (req.tools) rest.tools = normalizeResponsesTools(req.tools);
+  if (rest.tool_choice !== undefined) rest.tool_choice = normalizeResponsesToolChoice(rest.tool_choice);
 
   const body: UpstreamResponsesBody = {
     ...rest,

@@ -89,7 +89,7 @@ export class ResponseAggregator {
     switch (event.type) {
       case 'response.created':
       case 'response.in_progress':
-        this.#response = asRecord(data.response) ?? this.#response;
+        this.#merge(data.response);
         return;
       case 'response.output_item.added':
       case 'response.output_item.done': {
@@ -116,7 +116,7 @@ export class ResponseAggregator {
       default:
         if ((TERMINAL_EVENT_TYPES as readonly string[]).includes(event.type)) {
           this.#terminal = data;
-          this.#response = asRecord(data.response) ?? this.#response;
+          this.#merge(data.response);
         }
     }
   }
@@ -136,12 +136,40 @@ export class ResponseAggregator {
     return { ...base, id: base.id ?? null, object: 'response', status, output, output_text: outputText(output) };
   }
 
-  /** The terminal event with its `response.output` filled in when the backend left it empty. */
+  /**
+   * The `response.failed` event for a failure the backend did not report as one (a broken or
+   * stalled stream, a top-level `error` event), or null before `response.created` named the response.
+   */
+  failedEvent(err: ApiError): Json | null {
+    if (!this.#response || this.terminal !== null) return null;
+    const response = {
+      ...this.#response,
+      status: 'failed',
+      output: this.outputItems(),
+      error: { code: err.code, message: err.message, ...err.limit },
+    };
+    return { type: 'response.failed', response };
+  }
+
+  /**
+   * The terminal event with its `response.output` filled in when the backend left it empty, and
+   * any field of the response object it left out (`created_at`, `model`…) taken from the earlier events.
+   */
   completeTerminalEvent(data: Json): Json {
     const response = asRecord(data.response);
-    if (!response || (Array.isArray(response.output) && response.output.length > 0)) return data;
-    const items = this.outputItems();
-    return items.length > 0 ? { ...data, response: { ...response, output: items } } : data;
+    if (!response) return data;
+    const full = { ...this.#response, ...response };
+    if (!(Array.isArray(response.output) && response.output.length > 0)) {
+      const items = this.outputItems();
+      if (items.length > 0) full.output = items;
+    }
+    return { ...data, response: full };
+  }
+
+  /** Later events' response objects update the earlier one field by field, so nothing they omit is lost. */
+  #merge(value: unknown): void {
+    const response = asRecord(value);
+    if (response) this.#response = { ...this.#response, ...response };
   }
 
   #keyOf(item: Json): string {
@@ -211,16 +239,31 @@ export interface StreamOptions {
   onError?: (err: ApiError) => void;
 }
 
+function concatFrames(frames: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(frames.reduce((n, f) => n + f.byteLength, 0));
+  let at = 0;
+  for (const frame of frames) {
+    out.set(frame, at);
+    at += frame.byteLength;
+  }
+  return out;
+}
+
 /**
  * Streams upstream events to a `/v1/responses` client as they arrive. Only
- * RESPONSES_STREAM_EVENT_TYPES are forwarded. A failure — an `error` event, `response.failed`
- * (forwarded first), a broken or truncated stream — ends the stream with one error frame.
+ * RESPONSES_STREAM_EVENT_TYPES are forwarded. A failure ends the stream with a `response.failed`
+ * event (the backend's own, forwarded, or one built here for a broken, stalled or `error`-ended
+ * stream: what Codex CLI acts on) and then one `error` frame (what the OpenAI SDKs throw on).
  */
 export function responsesSseStream(events: ReadableStream<SseEvent>, options: StreamOptions = {}): ReadableStream<Uint8Array> {
   const now = options.now ?? Date.now;
   const aggregator = new ResponseAggregator();
   return pumpEvents(events, {
-    errorFrame: encodeErrorFrame,
+    errorFrame(err) {
+      const failed = aggregator.failedEvent(err);
+      const error = encodeErrorFrame(err);
+      return failed ? concatFrames([encodeSseFrame(failed, 'response.failed'), error]) : error;
+    },
     ...(options.onError ? { onError: options.onError } : {}),
     step(event) {
       aggregator.push(event);

@@ -13,12 +13,20 @@ import { codexHeaders, upstreamFetch } from './egress.ts';
 import {
   mapUpstreamResponse,
   streamEndedEarlyError,
+  upstreamIdleError,
   upstreamTimeoutError,
   upstreamUnreachableError,
 } from './error-mapping.ts';
 
 /** How long we wait for the backend's response headers (the stream itself may run longer). */
 export const UPSTREAM_HEADERS_TIMEOUT_MS = 90_000;
+
+/**
+ * How long the stream may go without a byte from upstream before we end it (the default of
+ * UPSTREAM_IDLE_TIMEOUT_MS). Below Codex CLI's own 300 s and the relay's body-idle 300 s, so the
+ * client gets our clear 504 rather than a dropped connection.
+ */
+export const DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS = 240_000;
 
 export interface ModelRequest {
   userId: string;
@@ -35,6 +43,8 @@ export interface ModelRequest {
 
 export interface ModelRequestOptions {
   headersTimeoutMs?: number;
+  /** Overrides UPSTREAM_IDLE_TIMEOUT_MS. */
+  idleTimeoutMs?: number;
   now?: () => number;
 }
 
@@ -51,6 +61,7 @@ export async function openModelStream(
 ): Promise<ReadableStream<SseEvent>> {
   const now = options.now ?? Date.now;
   const timeoutMs = options.headersTimeoutMs ?? UPSTREAM_HEADERS_TIMEOUT_MS;
+  const idleMs = options.idleTimeoutMs ?? idleTimeoutFrom(env);
   const broker = env.AUTH_BROKER.getByName(request.userId);
   const payload = JSON.stringify(request.body);
   const sessionId = request.promptCacheKey ? await sessionIdFor(request.promptCacheKey) : crypto.randomUUID();
@@ -77,7 +88,56 @@ export async function openModelStream(
 
   if (!res.ok) throw await mapUpstreamResponse(res, now(), env.PUBLIC_APP_ORIGIN);
   if (!res.body) throw streamEndedEarlyError('upstream answered 2xx without a body');
-  return parseSseStream(res.body).pipeThrough(rateLimitObserver((data) => record(parseRateLimitEvent(data, now()))));
+  return parseSseStream(withIdleTimeout(res.body, idleMs)).pipeThrough(
+    rateLimitObserver((data) => record(parseRateLimitEvent(data, now()))),
+  );
+}
+
+/** UPSTREAM_IDLE_TIMEOUT_MS (milliseconds); empty means the default, anything else but a positive integer is a config error. */
+export function idleTimeoutFrom(env: Env): number {
+  const raw = (env.UPSTREAM_IDLE_TIMEOUT_MS ?? '').trim();
+  if (raw === '') return DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS;
+  const ms = Number(raw);
+  if (!Number.isInteger(ms) || ms <= 0) {
+    throw new ApiError('internal_error', 'The server had an unexpected error. Please try again.', {
+      detail: `UPSTREAM_IDLE_TIMEOUT_MS must be a positive integer of milliseconds, not ${JSON.stringify(raw)}`,
+    });
+  }
+  return ms;
+}
+
+/**
+ * Errors `body` with a 504 when a read waits longer than `ms` for the next upstream chunk, and
+ * cancels the upstream read. The clock runs only while we wait on upstream (pull-based, nothing
+ * read ahead), so a slow client never counts, and the keep-alive comments we send to the client
+ * are downstream of it and cannot hide a stalled backend.
+ */
+export function withIdleTimeout(body: ReadableStream<Uint8Array>, ms: number): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const idle = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(upstreamIdleError(ms)), ms);
+        });
+        try {
+          const result = await Promise.race([reader.read(), idle]);
+          if (result.done) controller.close();
+          else controller.enqueue(result.value);
+        } catch (err) {
+          controller.error(err);
+          reader.cancel(err).catch(() => {});
+        } finally {
+          clearTimeout(timer);
+        }
+      },
+      cancel(reason) {
+        return reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
 }
 
 /** One upstream attempt, with the header timeout and the client's abort signal applied. */

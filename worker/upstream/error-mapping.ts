@@ -76,20 +76,30 @@ export function parseTryAgainIn(message: string | null): number | null {
   return Math.max(1, Math.ceil(seconds));
 }
 
+/**
+ * The usage limit, as Codex CLI reads it: `type` and `code` `usage_limit_reached`, and the
+ * backend's `plan_type`, `resets_at` and `resets_in_seconds` beside Retry-After.
+ */
 function usageLimitError(fault: UpstreamFault, now: number): ApiError {
   let resetsAtMs: number | null = null;
   if (fault.resetsAt !== null) resetsAtMs = fault.resetsAt * 1000;
   else if (fault.resetsInSeconds !== null) resetsAtMs = now + fault.resetsInSeconds * 1000;
   const plan = fault.planType ? ` (${fault.planType} plan)` : '';
+  const planField = fault.planType ? { plan_type: fault.planType } : {};
   if (resetsAtMs === null) {
-    return new ApiError('usage_limit_reached', `You have reached the Codex usage limit of your ChatGPT subscription${plan}.`);
+    return new ApiError('usage_limit_reached', `You have reached the Codex usage limit of your ChatGPT subscription${plan}.`, {
+      limit: planField,
+    });
   }
   const retryAfter = Math.max(1, Math.ceil((resetsAtMs - now) / 1000));
   return new ApiError(
     'usage_limit_reached',
     `You have reached the Codex usage limit of your ChatGPT subscription${plan}. ` +
       `It resets at ${new Date(resetsAtMs).toISOString()}.`,
-    { headers: { 'Retry-After': String(retryAfter) } },
+    {
+      headers: { 'Retry-After': String(retryAfter) },
+      limit: { ...planField, resets_at: Math.floor(resetsAtMs / 1000), resets_in_seconds: retryAfter },
+    },
   );
 }
 
@@ -124,7 +134,7 @@ function byCode(fault: UpstreamFault, now: number, retryAfter: number | null): A
     case 'rate_limit_exceeded':
       return rateLimitError(fault.message, retryAfter ?? parseTryAgainIn(fault.message));
     case 'insufficient_quota':
-      return new ApiError('usage_limit_reached', fault.message ? quote(fault.message) : 'This account has no Codex quota left.');
+      return new ApiError('insufficient_quota', fault.message ? quote(fault.message) : 'This account has no Codex quota left.');
     default:
       return null;
   }
@@ -228,6 +238,14 @@ export function streamEndedEarlyError(reason: string): ApiError {
 export function upstreamUnreachableError(err: unknown): ApiError {
   return new ApiError('upstream_error', 'Could not reach the Codex backend. Please try again.', {
     detail: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+  });
+}
+
+/** The stream had started, then the backend sent nothing for `ms`. */
+export function upstreamIdleError(ms: number): ApiError {
+  const period = ms % 1000 === 0 ? `${ms / 1000} seconds` : `${ms} ms`;
+  return new ApiError('upstream_timeout', `The Codex backend sent nothing for ${period}, so the answer was ended. Please try again.`, {
+    detail: `upstream stream idle for ${ms} ms`,
   });
 }
 

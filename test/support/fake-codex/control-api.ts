@@ -21,6 +21,7 @@ const ROUTES: [string, string, Handler][] = [
   ['POST', '/__fake/device-codes/:code/expire', (s, [c]) => s.deviceAuth.expire(c!)],
   ['PUT', '/__fake/device-codes/:code/pending-status', (s, [c], b) => s.deviceAuth.setPendingStatus(c!, b?.status === 404 ? 404 : 403)],
   ['POST', '/__fake/accounts/:account/response-script', (s, [a], b) => s.scriptResponses(a!, b?.steps ?? [])],
+  ['DELETE', '/__fake/accounts/:account/response-script', (s, [a]) => s.clearResponseScript(a!)],
   ['GET', '/__fake/accounts/:account/requests', (s, [a]) => s.requests(a!)],
   ['GET', '/__fake/accounts/:account/stats', (s, [a]) => s.accountStats(a!)],
   ['PUT', '/__fake/accounts/:account/rate-limits', (s, [a], b) => (s.setRateLimits(a!, b?.headers ?? {}), { ok: true })],

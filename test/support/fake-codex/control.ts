@@ -73,6 +73,11 @@ export class FakeCodexControl {
     return this.#call('POST', `/__fake/accounts/${enc(accountId)}/response-script`, { steps });
   }
 
+  /** Drops the answers still queued for the account. */
+  clearResponseScript(accountId: string): Promise<AccountStats> {
+    return this.#call('DELETE', `/__fake/accounts/${enc(accountId)}/response-script`);
+  }
+
   requests(accountId: string): Promise<RecordedRequest[]> {
     return this.#call('GET', `/__fake/accounts/${enc(accountId)}/requests`);
   }

@@ -82,6 +82,20 @@ export function lastUserText(input: unknown): string {
   return '';
 }
 
+/** What the backend repeats of the request in its response objects. */
+function echoOf(body: Record<string, unknown>): Record<string, unknown> {
+  const fields = ['instructions', 'tools', 'tool_choice', 'parallel_tool_calls', 'reasoning', 'text', 'prompt_cache_key'];
+  return Object.fromEntries(fields.filter((f) => body[f] !== undefined).map((f) => [f, body[f]]));
+}
+
+/** Whether the request offers the hosted `web_search` tool (the backend's name; Codex CLI sends the same). */
+function webSearchOf(body: Record<string, unknown>): Pick<StreamContext, 'webSearch'> {
+  const tools = Array.isArray(body.tools) ? (body.tools as Array<{ type?: unknown }>) : [];
+  if (!tools.some((tool) => tool?.type === 'web_search')) return {};
+  const include = Array.isArray(body.include) ? body.include : [];
+  return { webSearch: { sources: include.includes('web_search_call.action.sources') } };
+}
+
 function parseJson(raw: Buffer): unknown {
   const text = raw.toString('utf8');
   try {
@@ -150,6 +164,8 @@ export async function handleResponses(state: FakeCodexState, req: IncomingMessag
     rateLimitHeaders: rateHeaders,
     lastUserText: lastUserText(b.input),
     inputChars: JSON.stringify(b.input ?? '').length,
+    echo: echoOf(b),
+    ...webSearchOf(b),
   };
   const s: ResponseStep = step ?? { kind: 'ok' };
   const streamTo = (frames: SseFrame[], opts: StreamOptions = {}) =>
@@ -160,6 +176,8 @@ export async function handleResponses(state: FakeCodexState, req: IncomingMessag
       return streamTo(successStream(ctx, s));
     case 'slow':
       return streamTo(successStream(ctx, s), { delayMs: s.delayMs });
+    case 'stall':
+      return streamTo(successStream(ctx, s), { stallAfter: s.afterEvents ?? 5 });
     case 'incomplete':
       return streamTo(successStream(ctx, s, { kind: 'incomplete', reason: s.reason }));
     case 'truncated': {
@@ -175,7 +193,8 @@ export async function handleResponses(state: FakeCodexState, req: IncomingMessag
       return hang(res, rateHeaders, s.beforeHeaders === true, () => state.recordAbort(accountId));
     case 'unauthorized':
       return send(res, detail(401, 'Unauthorized'));
-    case 'usage_limit':
+    case 'usage_limit': {
+      const resetsAt = s.resetsAt ?? ctx.createdAt + 3600;
       return send(res, {
         status: 429,
         headers: rateHeaders,
@@ -184,10 +203,12 @@ export async function handleResponses(state: FakeCodexState, req: IncomingMessag
             type: 'usage_limit_reached',
             message: 'The usage limit has been reached',
             plan_type: s.planType ?? ctx.planType,
-            resets_at: s.resetsAt ?? ctx.createdAt + 3600,
+            resets_at: resetsAt,
+            resets_in_seconds: Math.max(0, resetsAt - ctx.createdAt),
           },
         },
       });
+    }
     case 'usage_not_included':
       return send(res, {
         status: 429,
@@ -218,7 +239,7 @@ export async function handleResponses(state: FakeCodexState, req: IncomingMessag
   }
 }
 
-type StreamOptions = { delayMs?: number; cutAfter?: number; cleanEnd?: boolean };
+type StreamOptions = { delayMs?: number; cutAfter?: number; cleanEnd?: boolean; stallAfter?: number };
 
 function sseHeaders(rateHeaders: Record<string, string>): Record<string, string> {
   return {
@@ -271,6 +292,11 @@ async function writeStream(
       // Without cleanEnd the socket dies mid-body (no final chunk): the client sees a broken transfer.
       if (opts.cleanEnd) res.end();
       else res.destroy();
+      return;
+    }
+    if ('event' in frame && opts.stallAfter !== undefined && events >= opts.stallAfter) {
+      // Silent with the connection open, as a stuck backend is: only the client can end it.
+      await new Promise((resolve) => res.once('close', resolve));
       return;
     }
     if (opts.delayMs !== undefined && events > 0 && 'event' in frame) {

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { rateLimitsEvent } from './catalog.ts';
-import type { OkOptions, UsageSpec } from './types.ts';
+import { FAKE_SEARCH_RESULT, type OkOptions, type UsageSpec } from './types.ts';
 
 export type SseFrame = { comment: string } | { event: string; data: Record<string, unknown> };
 
@@ -19,7 +19,14 @@ export type StreamContext = {
   lastUserText: string;
   /** Size of the request's `input`, for a deterministic default usage. */
   inputChars: number;
+  /** Request fields the backend echoes in every response object (instructions, tools, reasoning…). */
+  echo?: Record<string, unknown>;
+  /** The request offered the hosted `web_search` tool: the answer searches first and cites a source. */
+  webSearch?: { sources: boolean };
 };
+
+/** How the answer cites the search result (the real backend appends a markdown link). */
+const citationText = () => ` ([example.com](${FAKE_SEARCH_RESULT.url}))`;
 
 const DEFAULT_CHUNK = 8;
 
@@ -44,17 +51,31 @@ function ev(type: string, data: Record<string, unknown> = {}): SseFrame {
   return { event: type, data: { type, ...data } };
 }
 
+/** The full response object, as the backend sends it in every lifecycle event (created, in_progress, completed…). */
 function responseObject(ctx: StreamContext, status: string, extra: Record<string, unknown> = {}) {
   return {
     id: ctx.responseId,
     object: 'response',
     created_at: ctx.createdAt,
     status,
-    model: ctx.model,
-    output: [],
-    usage: null,
+    background: false,
     error: null,
     incomplete_details: null,
+    max_output_tokens: null,
+    model: ctx.model,
+    output: [],
+    parallel_tool_calls: true,
+    previous_response_id: null,
+    reasoning: { effort: null, summary: null },
+    service_tier: 'auto',
+    store: false,
+    text: { format: { type: 'text' }, verbosity: 'medium' },
+    tool_choice: 'auto',
+    tools: [],
+    truncation: 'disabled',
+    usage: null,
+    metadata: {},
+    ...ctx.echo,
     ...extra,
   };
 }
@@ -90,17 +111,42 @@ function reasoningItem(summary: string, outputIndex: number, size: number): SseF
   ];
 }
 
-function messageItem(text: string, outputIndex: number, size: number): SseFrame[] {
+/** A finished web_search_call (its sources only when the request asked for them in `include`), with its progress events. */
+function webSearchItem(query: string, outputIndex: number, sources: boolean): SseFrame[] {
+  const itemId = id('ws');
+  const base = { item_id: itemId, output_index: outputIndex };
+  const action = { type: 'search', query, ...(sources ? { sources: [{ type: 'url', url: FAKE_SEARCH_RESULT.url }] } : {}) };
+  return [
+    ev('response.output_item.added', { output_index: outputIndex, item: { id: itemId, type: 'web_search_call', status: 'in_progress' } }),
+    ev('response.web_search_call.in_progress', base),
+    ev('response.web_search_call.searching', base),
+    ev('response.web_search_call.completed', base),
+    ev('response.output_item.done', { output_index: outputIndex, item: { id: itemId, type: 'web_search_call', status: 'completed', action } }),
+  ];
+}
+
+/** The answer text with its citation appended, and the url_citation annotation covering the link. */
+function citedText(text: string): { text: string; annotation: Record<string, unknown> } {
+  const link = citationText();
+  return {
+    text: text + link,
+    annotation: { type: 'url_citation', ...FAKE_SEARCH_RESULT, start_index: text.length + 1, end_index: text.length + link.length },
+  };
+}
+
+function messageItem(text: string, outputIndex: number, size: number, annotation?: Record<string, unknown>): SseFrame[] {
   const itemId = id('msg');
   const base = { item_id: itemId, output_index: outputIndex, content_index: 0 };
-  const part = (t: string) => ({ type: 'output_text', text: t, annotations: [] });
+  const part = (t: string, done = true) => ({ type: 'output_text', text: t, annotations: annotation && done ? [annotation] : [] });
+  const cited = annotation ? [ev('response.output_text.annotation.added', { ...base, annotation_index: 0, annotation })] : [];
   return [
     ev('response.output_item.added', {
       output_index: outputIndex,
       item: { id: itemId, type: 'message', status: 'in_progress', role: 'assistant', content: [] },
     }),
-    ev('response.content_part.added', { ...base, part: part('') }),
+    ev('response.content_part.added', { ...base, part: part('', false) }),
     ...chunks(text, size).map((delta) => ev('response.output_text.delta', { ...base, delta })),
+    ...cited,
     ev('response.output_text.done', { ...base, text }),
     ev('response.content_part.done', { ...base, part: part(text) }),
     ev('response.output_item.done', {
@@ -174,7 +220,15 @@ export function successStream(ctx: StreamContext, opts: OkOptions, ending: Endin
   const frames = opening(ctx);
   let index = 0;
   if (opts.reasoningSummary !== undefined) frames.push(...reasoningItem(opts.reasoningSummary, index++, size));
-  if (text !== undefined) frames.push(...messageItem(text, index++, size));
+  if (ctx.webSearch) frames.push(...webSearchItem(ctx.lastUserText, index++, ctx.webSearch.sources));
+  if (text !== undefined) {
+    if (ctx.webSearch) {
+      const cited = citedText(text);
+      frames.push(...messageItem(cited.text, index++, size, cited.annotation));
+    } else {
+      frames.push(...messageItem(text, index++, size));
+    }
+  }
   // Consumers must ignore event types they do not know.
   frames.push(ev('response.fake_unknown_event', { note: 'fake-codex: consumers must ignore unknown event types' }));
   if (hasCalls) frames.push(...functionCallItems(opts, index, size));

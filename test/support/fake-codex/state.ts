@@ -149,6 +149,12 @@ export class FakeCodexState {
     return this.accountStats(accountId);
   }
 
+  /** Drops the answers still queued for the account (a test that queued more than it used). */
+  clearResponseScript(accountId: string): AccountStats {
+    this.#account(accountId).responseScript.length = 0;
+    return this.accountStats(accountId);
+  }
+
   requests(accountId: string): RecordedRequest[] {
     return structuredClone(this.#accounts.get(accountId)?.requests ?? []);
   }

@@ -118,6 +118,8 @@ export type ResponseStep =
   | ({ kind: 'truncated'; afterEvents?: number; cleanEnd?: boolean } & OkOptions)
   /** A normal stream with `delayMs` between events; stops (and counts as aborted) when the client goes away. */
   | ({ kind: 'slow'; delayMs: number } & OkOptions)
+  /** Sends the first `afterEvents` events (default 5: the opening and the first items) then nothing, connection open, until the client aborts. */
+  | ({ kind: 'stall'; afterEvents?: number } & OkOptions)
   /** Sends 200 headers then nothing until the client aborts; `beforeHeaders` sends nothing at all. */
   | { kind: 'hang'; beforeHeaders?: boolean }
   /** Answers as the relay does for one of its own errors (status, body and the x-relay-error header). */
@@ -158,5 +160,8 @@ export type UsageWindow = {
   reset_after_seconds: number;
   reset_at: number;
 };
+
+/** The page every fake web search finds and cites. */
+export const FAKE_SEARCH_RESULT = { url: 'https://example.com/fake-search-result?utm_source=openai', title: 'Example Domain' };
 
 export const FAKE_CLIENT_ID = 'app_EMoamEEZ73f0CkXaXp7hrann';

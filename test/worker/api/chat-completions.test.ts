@@ -39,7 +39,9 @@ async function lastUpstream(user: SeededUser): Promise<RecordedRequest & { body:
 async function errorOf(res: Response): Promise<Json> {
   expect(res.headers.get('content-type')).toMatch(/application\/json/);
   const body = (await res.json()) as { error: Json };
-  expect(Object.keys(body.error).sort()).toEqual(['code', 'message', 'param', 'type']);
+  // A usage limit adds the backend's plan and reset fields; every other error has exactly the four.
+  const keys = body.error.code === 'usage_limit_reached' ? ['code', 'message', 'param', 'plan_type', 'resets_at', 'resets_in_seconds', 'type'] : ['code', 'message', 'param', 'type'];
+  expect(Object.keys(body.error).sort()).toEqual(keys);
   return body.error;
 }
 
@@ -280,19 +282,20 @@ describe('errors from /v1/chat/completions', () => {
       expect(res.status).toBe(429);
       expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(3500);
       const error = await errorOf(res);
-      expect(error).toMatchObject({ type: 'rate_limit_error', code: 'usage_limit_reached' });
+      expect(error).toMatchObject({ type: 'usage_limit_reached', code: 'usage_limit_reached', plan_type: 'plus', resets_at: resetsAt });
+      expect(res.headers.get('x-should-retry')).toBe('false');
       expect(error.message).toContain(new Date(resetsAt * 1000).toISOString());
     }
   });
 
-  it('answers 403 usage_not_included, 502 for an upstream 5xx, and 400 context_length_exceeded on messages', async () => {
+  it('answers 429 usage_not_included, 502 for an upstream 5xx, and 400 context_length_exceeded on messages', async () => {
     const user = await userWith([
       { kind: 'usage_not_included' },
       { kind: 'server_error', status: 503 },
       { kind: 'failed', code: 'context_length_exceeded', message: 'Your input exceeds the context window.' },
     ]);
     const notIncluded = await chat(user, ask('hi'));
-    expect([notIncluded.status, (await errorOf(notIncluded)).code]).toEqual([403, 'usage_not_included']);
+    expect([notIncluded.status, (await errorOf(notIncluded)).code]).toEqual([429, 'usage_not_included']);
     const down = await chat(user, ask('hi'));
     expect([down.status, (await errorOf(down)).code]).toEqual([502, 'upstream_error']);
     const tooLong = await chat(user, ask('hi'));

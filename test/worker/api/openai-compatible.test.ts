@@ -36,7 +36,9 @@ async function lastRequest(user: SeededUser): Promise<RecordedRequest> {
 async function errorOf(res: Response): Promise<{ message: string; type: string; param: string | null; code: string }> {
   expect(res.headers.get('content-type')).toMatch(/application\/json/);
   const body = (await res.json()) as { error: { message: string; type: string; param: string | null; code: string } };
-  expect(Object.keys(body.error).sort()).toEqual(['code', 'message', 'param', 'type']);
+  // A usage limit adds the backend's plan and reset fields; every other error has exactly the four.
+  const keys = body.error.code === 'usage_limit_reached' ? ['code', 'message', 'param', 'plan_type', 'resets_at', 'resets_in_seconds', 'type'] : ['code', 'message', 'param', 'type'];
+  expect(Object.keys(body.error).sort()).toEqual(keys);
   return body.error;
 }
 
@@ -116,6 +118,22 @@ describe('POST /v1/responses without streaming', () => {
     expect(body.usage).toMatchObject({ input_tokens: expect.any(Number), output_tokens: expect.any(Number), total_tokens: expect.any(Number) });
   });
 
+  it('returns the backend’s full response object: the id, created_at and model of its created event, not ours', async () => {
+    const user = await userWith();
+    const streamed = await eventsOf(await call(user, '/v1/responses', { json: { model: 'gpt-5.5-high', input: 'a', stream: true } }));
+    const created = streamed.find((e) => e.type === 'response.created')!.data.response as Record<string, unknown>;
+    expect(created).toMatchObject({ object: 'response', status: 'in_progress', model: 'gpt-5.5', created_at: expect.any(Number), id: expect.stringMatching(/^resp_/) });
+    const completed = streamed.at(-1)!.data.response as Record<string, unknown>;
+    expect(completed).toMatchObject({ id: created.id, created_at: created.created_at, model: 'gpt-5.5', status: 'completed' });
+
+    const whole = (await (await call(user, '/v1/responses', { json: { model: 'gpt-5.5', input: 'b' } })).json()) as Record<string, unknown>;
+    const seen = (await user.fake.requests(user.accountId)).at(-1)!.body as Record<string, unknown>;
+    expect(whole).toMatchObject({
+      id: expect.stringMatching(/^resp_/), object: 'response', created_at: expect.any(Number), model: 'gpt-5.5',
+      status: 'completed', instructions: seen.instructions, reasoning: seen.reasoning, store: false,
+    });
+  });
+
   it('sends the backend exactly what it requires, with the Codex headers', async () => {
     const user = await userWith();
     await call(user, '/v1/responses', {
@@ -157,7 +175,8 @@ describe('POST /v1/responses without streaming', () => {
     expect(retryAfter).toBeGreaterThan(7000);
     expect(retryAfter).toBeLessThanOrEqual(7200);
     const error = await errorOf(res);
-    expect(error).toMatchObject({ type: 'rate_limit_error', code: 'usage_limit_reached' });
+    expect(error).toMatchObject({ type: 'usage_limit_reached', code: 'usage_limit_reached', plan_type: 'plus', resets_at: resetsAt });
+    expect(res.headers.get('x-should-retry')).toBe('false');
     expect(error.message).toContain(new Date(resetsAt * 1000).toISOString());
   });
 
@@ -306,7 +325,7 @@ describe('POST /v1/responses with streaming', () => {
   it('still answers an error that happens before the stream starts with a plain HTTP error', async () => {
     const user = await userWith([{ kind: 'usage_not_included' }]);
     const res = await call(user, '/v1/responses', { json: { model: 'gpt-5.5', input: 'hi', stream: true } });
-    expect(res.status).toBe(403);
+    expect(res.status).toBe(429);
     expect((await errorOf(res)).code).toBe('usage_not_included');
   });
 });
@@ -353,12 +372,12 @@ describe('bad requests to /v1/responses', () => {
 });
 
 describe('the official openai SDK against /v1', () => {
-  async function sdkFor(user: SeededUser) {
+  async function sdkFor(user: SeededUser, maxRetries = 0) {
     const { default: OpenAI } = await import('openai');
     return new OpenAI({
       apiKey: user.apiKey,
       baseURL: `${BASE}/v1`,
-      maxRetries: 0,
+      maxRetries,
       fetch: (input: RequestInfo | URL, init?: RequestInit) => exports.default.fetch(new Request(input, init)),
     });
   }
@@ -375,6 +394,14 @@ describe('the official openai SDK against /v1', () => {
     const final = await stream.finalResponse();
     expect(deltas).toBe('Hello from fake Codex: sdk stream');
     expect(final.output_text).toBe('Hello from fake Codex: sdk stream');
+  }, 20_000);
+
+  it('does not retry a usage limit with its default retries, and exposes the plan and reset time', async () => {
+    const resetsAt = Math.floor(Date.now() / 1000) + 5400;
+    const user = await userWith([{ kind: 'usage_limit', resetsAt }, { kind: 'usage_limit', resetsAt }, { kind: 'usage_limit', resetsAt }]);
+    const client = await sdkFor(user, 2);
+    await expect(client.responses.create({ model: 'gpt-5.5', input: 'hi' })).rejects.toMatchObject({ status: 429, type: 'usage_limit_reached', error: { plan_type: 'plus', resets_at: resetsAt } });
+    expect((await user.fake.requests(user.accountId)).length).toBe(1);
   }, 20_000);
 
   it('surfaces a usage limit and a mid-stream failure as SDK errors', async () => {

@@ -164,3 +164,17 @@ describe('bad requests get a 400 naming the param', () => {
     expect(normalizeResponsesRequest({ ...minimal, background: false }).body).not.toHaveProperty('background');
   });
 });
+
+describe('hosted web search', () => {
+  it('names every OpenAI web-search tool type as the backend does, keeping its options, and leaves other tools alone', () => {
+    const fn = { type: 'function', name: 'f', parameters: {} };
+    const { body } = normalizeResponsesRequest({
+      ...minimal,
+      tools: [{ type: 'web_search_preview_2025_03_11', search_context_size: 'low' }, fn],
+      tool_choice: { type: 'web_search_preview' },
+    });
+    expect(body.tools).toEqual([{ type: 'web_search', search_context_size: 'low' }, fn]);
+    expect(body.tool_choice).toEqual({ type: 'web_search' });
+    expect(normalizeResponsesRequest({ ...minimal, tools: [fn], tool_choice: 'auto' }).body.tool_choice).toBe('auto');
+  });
+});

@@ -37,6 +37,15 @@ describe('aggregating a stream for stream:false', () => {
     expect(response.output_text).toBe(MESSAGE_TEXT);
   });
 
+  it('keeps the response object of response.created when the terminal event omits fields', async () => {
+    const created = { type: 'response.created', response: { id: 'resp_1', object: 'response', created_at: 1764000000, model: 'gpt-5.5', status: 'in_progress', instructions: 'be brief', output: [] } };
+    const completed = { type: 'response.completed', response: { id: 'resp_1', status: 'completed', usage: USAGE, output: [] } };
+    const response = await collectResponse(eventsOf([created, completed]));
+    expect(response).toMatchObject({ id: 'resp_1', created_at: 1764000000, model: 'gpt-5.5', instructions: 'be brief', status: 'completed', usage: USAGE });
+    const frames = await framesOf(responsesSseStream(eventsOf([created, completed])));
+    expect(frames.at(-1)?.data.response).toMatchObject({ id: 'resp_1', created_at: 1764000000, model: 'gpt-5.5', status: 'completed' });
+  });
+
   it('keeps two parallel tool calls apart although both claim output_index 0', async () => {
     const response = await collectResponse(eventsOf(EVENTS));
     const calls = response.output.filter((item) => item.type === 'function_call');
@@ -129,8 +138,28 @@ describe('streaming to a /v1/responses client', () => {
     const frames = await framesOf(
       responsesSseStream(eventsOf(EVENTS.slice(0, 5), new TypeError('Network connection lost.')), { onError: (e) => errors.push(e) }),
     );
-    expect(frames.map((f) => f.type)).toEqual([...EVENTS.slice(0, 5).map((e) => e.type), 'error']);
+    expect(frames.map((f) => f.type)).toEqual([...EVENTS.slice(0, 5).map((e) => e.type), 'response.failed', 'error']);
     expect(errors).toHaveLength(1);
+  });
+
+  it('reports a failure the backend did not as response.failed, the response and its items kept', async () => {
+    const frames = await framesOf(responsesSseStream(eventsOf(withoutTerminal)));
+    const failed = frames.at(-2)!;
+    expect(failed.type).toBe('response.failed');
+    const response = failed.data.response as { id: string; model: string; status: string; output: unknown[]; error: unknown };
+    expect(response).toMatchObject({ id: 'resp_abc', model: 'gpt-5.5', status: 'failed' });
+    expect(response.error).toMatchObject({ code: 'upstream_error', message: expect.stringMatching(/stopped answering/) });
+    expect(response.output).toEqual([REASONING_ITEM, MESSAGE_ITEM, CALL_A, CALL_B]);
+  });
+
+  it('carries a mid-stream usage limit with its plan and reset time in both final events', async () => {
+    const resetsAt = Math.floor(Date.now() / 1000) + 600;
+    const limit = { type: 'error', error: { type: 'usage_limit_reached', message: 'limit', plan_type: 'pro', resets_at: resetsAt } };
+    const frames = await framesOf(responsesSseStream(eventsOf([EVENTS[0]!, limit])));
+    expect(frames.map((f) => f.type)).toEqual(['response.created', 'response.failed', 'error']);
+    const fields = { code: 'usage_limit_reached', plan_type: 'pro', resets_at: resetsAt };
+    expect((frames[1]?.data.response as { error: unknown }).error).toMatchObject(fields);
+    expect(frames[2]?.data.error).toMatchObject({ ...fields, type: 'usage_limit_reached' });
   });
 
   it('forwards response.failed, then one mapped error frame', async () => {
@@ -142,8 +171,8 @@ describe('streaming to a /v1/responses client', () => {
 
   it('turns a top-level error event into the mapped error frame', async () => {
     const frames = await framesOf(responsesSseStream(eventsOf([EVENTS[0]!, { type: 'error', code: 'rate_limit_exceeded', message: 'try again in 2s' }])));
-    expect(frames.map((f) => f.type)).toEqual(['response.created', 'error']);
-    expect(frames[1]?.data).toMatchObject({ code: 'rate_limit_exceeded', error: { type: 'rate_limit_error' } });
+    expect(frames.map((f) => f.type)).toEqual(['response.created', 'response.failed', 'error']);
+    expect(frames[2]?.data).toMatchObject({ code: 'rate_limit_exceeded', error: { type: 'rate_limit_error' } });
   });
 
   it('cancels the upstream read when the client goes away', async () => {

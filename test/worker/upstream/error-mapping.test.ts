@@ -18,24 +18,28 @@ interface HttpCase {
   status: number;
   body: unknown;
   headers?: Record<string, string>;
-  expect: { status: number; code: string; type: string; retryAfter?: string; message?: RegExp };
+  expect: { status: number; code: string; type: string; retryAfter?: string; message?: RegExp; body?: Record<string, unknown> };
 }
 
 const httpCases: HttpCase[] = [
   {
-    name: 'usage limit with resets_at → 429, Retry-After and the reset time',
+    name: 'usage limit with resets_at → 429 of type usage_limit_reached, Retry-After, plan and reset in the body',
     status: 429,
     body: { error: { type: 'usage_limit_reached', message: 'limit', plan_type: 'plus', resets_at: IN_ONE_HOUR_S } },
     expect: {
-      status: 429, code: 'usage_limit_reached', type: 'rate_limit_error', retryAfter: '3600',
+      status: 429, code: 'usage_limit_reached', type: 'usage_limit_reached', retryAfter: '3600',
       message: /plus plan.*resets at 2025-11-24T13:00:00\.000Z/,
+      body: { plan_type: 'plus', resets_at: IN_ONE_HOUR_S, resets_in_seconds: 3600 },
     },
   },
   {
     name: 'usage limit with the older resets_in_seconds',
     status: 429,
     body: { error: { type: 'usage_limit_reached', resets_in_seconds: 90 } },
-    expect: { status: 429, code: 'usage_limit_reached', type: 'rate_limit_error', retryAfter: '90', message: /12:01:30/ },
+    expect: {
+      status: 429, code: 'usage_limit_reached', type: 'usage_limit_reached', retryAfter: '90', message: /12:01:30/,
+      body: { resets_at: IN_ONE_HOUR_S - 3600 + 90, resets_in_seconds: 90 },
+    },
   },
   {
     name: 'other 429 → rate_limit_exceeded with the upstream Retry-After',
@@ -51,16 +55,16 @@ const httpCases: HttpCase[] = [
     expect: { status: 429, code: 'rate_limit_exceeded', type: 'rate_limit_error' },
   },
   {
-    name: 'usage_not_included → 403',
-    status: 403,
+    name: 'usage_not_included (the backend sends a 429) → 429 of type usage_not_included, as Codex CLI expects',
+    status: 429,
     body: { error: { type: 'usage_not_included', message: 'no codex' } },
-    expect: { status: 403, code: 'usage_not_included', type: 'permission_error', message: /does not include Codex/ },
+    expect: { status: 429, code: 'usage_not_included', type: 'usage_not_included', message: /does not include Codex/ },
   },
   {
-    name: 'usage_not_included sent with a 429 is still 403',
-    status: 429,
+    name: 'usage_not_included sent with a 403 is the same 429',
+    status: 403,
     body: { error: { type: 'usage_not_included' } },
-    expect: { status: 403, code: 'usage_not_included', type: 'permission_error' },
+    expect: { status: 429, code: 'usage_not_included', type: 'usage_not_included' },
   },
   {
     name: 'context_length_exceeded → 400',
@@ -122,12 +126,22 @@ describe('mapping a non-2xx upstream answer', () => {
       expect(err.type).toBe(c.expect.type);
       expect(err.headers['Retry-After']).toBe(c.expect.retryAfter);
       if (c.expect.message) expect(err.message).toMatch(c.expect.message);
+      if (c.expect.body) expect(err.toBody().error).toMatchObject(c.expect.body);
     });
   }
 
   it('says exactly what the AuthBroker says when the refresh token is refused: one reconnect message', async () => {
     const err = await mapUpstreamResponse(new Response('{}', { status: 401 }), NOW, 'https://proxy.example');
     expect(reauthGrant('https://proxy.example')).toMatchObject({ ok: false, message: err.message });
+  });
+
+  it('tells the OpenAI SDKs not to retry a limit that only a reset or a plan change lifts', async () => {
+    for (const type of ['usage_limit_reached', 'usage_not_included']) {
+      const err = await mapUpstreamResponse(new Response(JSON.stringify({ error: { type } }), { status: 429 }), NOW);
+      expect(err.headers['x-should-retry']).toBe('false');
+    }
+    const throttled = await mapUpstreamResponse(new Response('{}', { status: 429, headers: { 'retry-after': '2' } }), NOW);
+    expect(throttled.headers['x-should-retry']).toBeUndefined();
   });
 
   it('never repeats upstream headers or tokens in the message', async () => {
@@ -163,14 +177,14 @@ const streamCases: StreamCase[] = [
     expect: { status: 429, code: 'rate_limit_exceeded', retryAfter: '12' },
   },
   {
-    name: 'response.failed usage_not_included → 403',
+    name: 'response.failed usage_not_included → 429 usage_not_included',
     event: { type: 'response.failed', response: { error: { code: 'usage_not_included', message: 'x' } } },
-    expect: { status: 403, code: 'usage_not_included' },
+    expect: { status: 429, code: 'usage_not_included' },
   },
   {
-    name: 'response.failed insufficient_quota → 429 usage_limit_reached',
+    name: 'response.failed insufficient_quota → 429 insufficient_quota',
     event: { type: 'response.failed', response: { error: { code: 'insufficient_quota', message: 'Quota exceeded' } } },
-    expect: { status: 429, code: 'usage_limit_reached' },
+    expect: { status: 429, code: 'insufficient_quota' },
   },
   {
     name: 'response.failed server_error → 502 with the upstream message',

@@ -1,0 +1,155 @@
+/**
+ * The real Codex CLI (`@openai/codex`, its own binary) against the local stack: `codex exec` with a
+ * custom `model_providers` entry (`wire_api = "responses"`, our proxy key from `env_key`, base URL
+ * the Worker's /v1) in an isolated CODEX_HOME. A plain turn, and a turn at the usage limit, where
+ * Codex must stop at once and name the limit and its reset time instead of retrying for hours.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { CreatedFamily } from '../support/fake-codex/index.ts';
+import { PROJECT_ROOT, stopGroup } from '../../scripts/lib/processes.ts';
+import { startLocalStack, type LocalStack } from './local-stack.ts';
+
+const CODEX_BIN = join(PROJECT_ROOT, 'node_modules', '@openai', 'codex', 'bin', 'codex.js');
+const KEY_VARIABLE = 'USEMYSUB_API_KEY';
+/** Without our fix Codex waits out the reset (an hour here) between retries; this is far above a normal run. */
+const GIVE_UP_AFTER_MS = 90_000;
+
+let stack: LocalStack;
+let family: CreatedFamily;
+let proxyKey: string;
+let codexHome: string;
+let workDir: string;
+
+function writeConfig(): void {
+  writeFileSync(
+    join(codexHome, 'config.toml'),
+    [
+      'model = "gpt-5.5"',
+      'model_provider = "usemysub"',
+      '',
+      '[model_providers.usemysub]',
+      'name = "UseMySub"',
+      `base_url = "${stack.workerUrl}/v1"`,
+      `env_key = "${KEY_VARIABLE}"`,
+      'wire_api = "responses"',
+      '',
+    ].join('\n'),
+  );
+}
+
+interface CodexRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** True when we had to stop it (it did not end on its own). */
+  killed: boolean;
+}
+
+/** `codex exec <prompt>` as a user runs it, with the proxy key in the environment. */
+function codexExec(prompt: string): Promise<CodexRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CODEX_BIN, 'exec', '--skip-git-repo-check', '--sandbox', 'read-only', prompt], {
+      cwd: workDir,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { PATH: process.env.PATH ?? '', HOME: codexHome, CODEX_HOME: codexHome, TZ: 'UTC', [KEY_VARIABLE]: proxyKey },
+    });
+    let stdout = '';
+    let stderr = '';
+    let killed = false;
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const timer = setTimeout(() => {
+      killed = true;
+      void stopGroup(child);
+    }, GIVE_UP_AFTER_MS);
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, killed });
+    });
+  });
+}
+
+/** How Codex CLI writes a reset time of today: `1:27 PM` (the run is in UTC). */
+function clockTime(epochSeconds: number): string {
+  const date = new Date(epochSeconds * 1000);
+  const hours = date.getUTCHours() % 12 || 12;
+  return `${hours}:${String(date.getUTCMinutes()).padStart(2, '0')} ${date.getUTCHours() < 12 ? 'AM' : 'PM'}`;
+}
+
+beforeAll(async () => {
+  stack = await startLocalStack();
+  family = stack.fake.state.createFamily();
+  const authFile = join(stack.persistTo, '..', 'auth.json');
+  writeFileSync(authFile, JSON.stringify(family.authJson));
+  const output = await stack.provision(['--email', 'codex.cli@example.com', '--auth-file', authFile]);
+  proxyKey = /cpk_[A-Za-z0-9]+/.exec(output)?.[0] ?? '';
+  codexHome = mkdtempSync(join(tmpdir(), 'usemysub-codex-home-'));
+  workDir = mkdtempSync(join(tmpdir(), 'usemysub-codex-work-'));
+  writeConfig();
+}, 180_000);
+
+afterEach(() => {
+  stack.fake.state.clearResponseScript(family.accountId);
+});
+
+afterAll(async () => {
+  await stack?.stop();
+  for (const dir of [codexHome, workDir]) if (dir) rmSync(dir, { recursive: true, force: true });
+}, 30_000);
+
+describe('Codex CLI with UseMySub as a custom model provider', () => {
+  it('answers a plain turn through the Worker and the relay', async () => {
+    const before = stack.fake.state.requests(family.accountId).length;
+    const run = await codexExec('ping from codex');
+    expect(run, run.stderr).toMatchObject({ code: 0, killed: false });
+    expect(run.stdout).toContain('Hello from fake Codex: ping from codex');
+    const requests = stack.fake.state.requests(family.accountId).slice(before);
+    expect(requests).toHaveLength(1);
+    expect(requests[0]).toMatchObject({ status: 200, body: { model: 'gpt-5.5', store: false, stream: true } });
+  }, 120_000);
+
+  it('stops at once at the usage limit and names it with its reset time', async () => {
+    const resetsAt = Math.floor(Date.now() / 1000) + 3600;
+    // Enough limits queued for a retry loop to show up in the count.
+    stack.fake.state.scriptResponses(family.accountId, Array.from({ length: 6 }, () => ({ kind: 'usage_limit' as const, resetsAt })));
+    const before = stack.fake.state.requests(family.accountId).length;
+    const run = await codexExec('are we over the limit?');
+    expect(run.killed, 'Codex kept retrying instead of stopping').toBe(false);
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(/hit your usage limit/i);
+    expect(run.stderr).toContain(`try again at ${clockTime(resetsAt)}`);
+    expect(run.stderr).not.toMatch(/Reconnecting/);
+    expect(stack.fake.state.requests(family.accountId).length - before).toBeLessThanOrEqual(2);
+  }, 150_000);
+
+  it('stops at the limit that its retry meets when the limit arrived mid-stream', async () => {
+    const resetsAt = Math.floor(Date.now() / 1000) + 7200;
+    stack.fake.state.scriptResponses(family.accountId, [
+      { kind: 'error_event', code: 'usage_limit_reached', message: 'The usage limit has been reached' },
+      ...Array.from({ length: 5 }, () => ({ kind: 'usage_limit' as const, resetsAt })),
+    ]);
+    const before = stack.fake.state.requests(family.accountId).length;
+    const run = await codexExec('limit mid-stream');
+    expect(run.killed).toBe(false);
+    expect(run.stderr).toContain(`try again at ${clockTime(resetsAt)}`);
+    expect(stack.fake.state.requests(family.accountId).length - before).toBe(2);
+  }, 150_000);
+
+  it('reads the response.failed we build for a stream that ended in an error event, and shows its message', async () => {
+    // Codex ignores `error` events: without a response.failed it would only say the stream closed early.
+    stack.fake.state.scriptResponses(family.accountId, Array.from({ length: 6 }, () => ({
+      kind: 'error_event' as const, code: 'server_error', message: 'Something broke upstream.',
+    })));
+    const run = await codexExec('a failing turn');
+    expect(run).toMatchObject({ killed: false });
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toContain('The Codex backend failed: Something broke upstream.');
+    expect(run.stderr).not.toContain('stream closed before response.completed');
+  }, 150_000);
+});
