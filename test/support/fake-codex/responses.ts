@@ -9,6 +9,7 @@ import { MODELS_ETAG, MODELS_JSON } from './catalog.ts';
 import { lowerCaseHeaders, readBody, send, sleep, type Answer } from './http.ts';
 import { encodeFrame, errorEventStream, failedStream, successStream, type SseFrame, type StreamContext } from './sse.ts';
 import type { FakeCodexState } from './state.ts';
+import { storedItemViolation } from './stateless.ts';
 import type { RecordedRequest, ResponseStep } from './types.ts';
 
 /** Parameters the backend refuses outright (CODEX-PROTOCOL.md §3). */
@@ -137,6 +138,11 @@ export async function handleResponses(state: FakeCodexState, req: IncomingMessag
   if (violation) {
     record(400, 'none');
     return send(res, { ...detail(400, violation), headers: rateHeaders });
+  }
+  const storedItem = storedItemViolation(body as Record<string, unknown>);
+  if (storedItem) {
+    record(storedItem.status, 'none');
+    return send(res, { ...storedItem, headers: rateHeaders });
   }
 
   const step = state.nextResponseStep(accountId);

@@ -232,6 +232,10 @@ describe('deleting the account', () => {
   it('needs the account email typed, then removes tokens, keys and sessions; the keys get 401', async () => {
     const { browser, userId, email } = await connectedUser();
     const { key } = await createKey(browser, 'doomed');
+    const store = env.RESPONSE_STORE.getByName(userId);
+    await store.saveToolReasoning(userId, ['call_doomed'], [{ type: 'reasoning', summary: [], encrypted_content: 'gAAAA' }]);
+    const storedCall = { previousResponseId: null, itemIds: [], callIds: ['call_doomed'] };
+    expect(Object.keys((await store.lookup(userId, storedCall)).toolReasoning)).toEqual(['call_doomed']);
     const confirm = await browser.get('/account/delete');
     expect(confirm.html).toContain('your 1 API key');
     expect(confirm.html).toContain('your ChatGPT connection (the stored tokens)');
@@ -252,6 +256,8 @@ describe('deleting the account', () => {
     // The user's AuthBroker keeps nothing either (no usage snapshot, no pending tokens).
     const leftovers = await runInDurableObject(env.AUTH_BROKER.getByName(userId), (_broker, state) => [...state.storage.kv.list()]);
     expect(leftovers).toEqual([]);
+    // Nor does their response store.
+    expect((await store.lookup(userId, storedCall)).toolReasoning).toEqual({});
     expect((await browser.get('/dashboard')).location).toBe('/login');
     expect((await browser.get('/login?notice=account_deleted')).html).toContain('Your account, your ChatGPT connection and all your keys have been deleted.');
   });
