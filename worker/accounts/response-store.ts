@@ -213,6 +213,14 @@ export class ResponseStore extends DurableObject<Env> {
   }
 }
 
+/**
+ * `userId`'s stored state for `query`, through their ResponseStore. (RPC type inference turns
+ * `unknown` JSON values into `never`; this restores the type the object returns.)
+ */
+export async function lookupStored(env: Env, userId: string, query: StoreQuery): Promise<StoreAnswer> {
+  return (await env.RESPONSE_STORE.getByName(userId).lookup(userId, query)) as unknown as StoreAnswer;
+}
+
 function isJson(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -8,8 +8,8 @@ import type { NormalizedResponsesRequest } from '../translate/responses-request.
 import type { SseEvent } from '../translate/sse.ts';
 import {
   currentTurnCallIds, expandStoredInput, isEmptyQuery, observeTurn, toolTurnReasoning, withToolReasoning,
-  type StoreAnswer, type StoreQuery,
 } from '../translate/stored-context.ts';
+import { lookupStored } from '../accounts/response-store.ts';
 
 type Json = Record<string, unknown>;
 type WaitUntil = (promise: Promise<unknown>) => void;
@@ -18,15 +18,15 @@ function storeOf(env: Env, userId: string) {
   return env.RESPONSE_STORE.getByName(userId);
 }
 
-/** The store's answer; the cast only restores the type RPC inference loses on `unknown` JSON values. */
-async function lookup(env: Env, userId: string, query: StoreQuery): Promise<StoreAnswer> {
-  return (await storeOf(env, userId).lookup(userId, query)) as unknown as StoreAnswer;
-}
-
 function logFailure(event: string) {
   return (err: unknown) => {
     console.error(JSON.stringify({ event, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) }));
   };
+}
+
+/** Runs a store write in waitUntil; whatever goes wrong there is logged and never reaches the stream. */
+function afterAnswer(waitUntil: WaitUntil, write: () => Promise<unknown>): void {
+  waitUntil(Promise.resolve().then(write).catch(logFailure('response_store_write_failed')));
 }
 
 /**
@@ -40,7 +40,7 @@ export async function resolveResponsesInput(
 ): Promise<{ history: Json[]; input: Json[] }> {
   const input = request.body.input as Json[];
   if (isEmptyQuery(request.storeQuery)) return { history: [], input };
-  const answer = await lookup(env, userId, request.storeQuery);
+  const answer = await lookupStored(env, userId, request.storeQuery);
   return expandStoredInput(input, request.storeQuery.previousResponseId, answer);
 }
 
@@ -56,13 +56,8 @@ export function rememberResponse(
 ): TransformStream<SseEvent, SseEvent> | null {
   if (!turn.store) return null;
   return observeTurn(({ responseId, output }) => {
-    const saved = storeOf(env, userId).saveTurn(userId, {
-      responseId,
-      previousResponseId: turn.previousResponseId,
-      input: turn.input,
-      output,
-    });
-    waitUntil(saved.catch(logFailure('response_store_write_failed')));
+    const record = { responseId, previousResponseId: turn.previousResponseId, input: turn.input, output };
+    afterAnswer(waitUntil, () => storeOf(env, userId).saveTurn(userId, record));
   });
 }
 
@@ -74,7 +69,7 @@ export async function chatInputWithReasoning(env: Env, userId: string, input: Js
   const callIds = currentTurnCallIds(input);
   if (callIds.length === 0) return input;
   try {
-    const answer = await lookup(env, userId, { previousResponseId: null, itemIds: [], callIds });
+    const answer = await lookupStored(env, userId, { previousResponseId: null, itemIds: [], callIds });
     return withToolReasoning(input, answer.toolReasoning);
   } catch (err) {
     logFailure('response_store_read_failed')(err);
@@ -87,6 +82,6 @@ export function rememberToolReasoning(env: Env, userId: string, waitUntil: WaitU
   return observeTurn(({ output }) => {
     const turn = toolTurnReasoning(output);
     if (!turn) return;
-    waitUntil(storeOf(env, userId).saveToolReasoning(userId, turn.callIds, turn.reasoning).catch(logFailure('response_store_write_failed')));
+    afterAnswer(waitUntil, () => storeOf(env, userId).saveToolReasoning(userId, turn.callIds, turn.reasoning));
   });
 }

@@ -7,6 +7,7 @@ import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseCodexAuthFile } from '../../../worker/accounts/codex-auth-file.ts';
 import { getKeyring, sealTokenBundle } from '../../../worker/accounts/crypto.ts';
+import { lookupStored } from '../../../worker/accounts/response-store.ts';
 import { markCodexReauthRequired, replaceCodexTokens } from '../../../worker/db/codex-tokens.ts';
 import { findUserByEmail } from '../../../worker/db/users.ts';
 import { parseUsageBody } from '../../../worker/upstream/rate-limits.ts';
@@ -235,7 +236,7 @@ describe('deleting the account', () => {
     const store = env.RESPONSE_STORE.getByName(userId);
     await store.saveToolReasoning(userId, ['call_doomed'], [{ type: 'reasoning', summary: [], encrypted_content: 'gAAAA' }]);
     const storedCall = { previousResponseId: null, itemIds: [], callIds: ['call_doomed'] };
-    expect(Object.keys((await store.lookup(userId, storedCall)).toolReasoning)).toEqual(['call_doomed']);
+    expect(Object.keys((await lookupStored(env, userId, storedCall)).toolReasoning)).toEqual(['call_doomed']);
     const confirm = await browser.get('/account/delete');
     expect(confirm.html).toContain('your 1 API key');
     expect(confirm.html).toContain('your ChatGPT connection (the stored tokens)');
@@ -257,7 +258,7 @@ describe('deleting the account', () => {
     const leftovers = await runInDurableObject(env.AUTH_BROKER.getByName(userId), (_broker, state) => [...state.storage.kv.list()]);
     expect(leftovers).toEqual([]);
     // Nor does their response store.
-    expect((await store.lookup(userId, storedCall)).toolReasoning).toEqual({});
+    expect((await lookupStored(env, userId, storedCall)).toolReasoning).toEqual({});
     expect((await browser.get('/dashboard')).location).toBe('/login');
     expect((await browser.get('/login?notice=account_deleted')).html).toContain('Your account, your ChatGPT connection and all your keys have been deleted.');
   });
