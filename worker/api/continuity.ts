@@ -24,9 +24,18 @@ function logFailure(event: string) {
   };
 }
 
-/** Runs a store write in waitUntil; whatever goes wrong there is logged and never reaches the stream. */
+/**
+ * Starts a store write at once (so its RPC leaves before the client can ask for what it writes)
+ * and hands it to waitUntil; whatever goes wrong is logged and never reaches the stream.
+ */
 function afterAnswer(waitUntil: WaitUntil, write: () => Promise<unknown>): void {
-  waitUntil(Promise.resolve().then(write).catch(logFailure('response_store_write_failed')));
+  let written: Promise<unknown>;
+  try {
+    written = write();
+  } catch (err) {
+    written = Promise.reject(err);
+  }
+  waitUntil(written.catch(logFailure('response_store_write_failed')));
 }
 
 /**

@@ -12,7 +12,10 @@ import type { FakeCodexState } from './state.ts';
 import { storedItemViolation } from './stateless.ts';
 import type { RecordedRequest, ResponseStep } from './types.ts';
 
-/** Parameters the backend refuses outright (CODEX-PROTOCOL.md §3). */
+/**
+ * Parameters the backend refuses outright (CODEX-PROTOCOL.md §3). `previous_response_id` gets the
+ * same `{"detail":"Unsupported parameter: previous_response_id"}` users of other proxies report.
+ */
 const REJECTED_PARAMS = [
   'max_output_tokens',
   'temperature',
