@@ -176,7 +176,7 @@ describe('the AI SDK .responses() with its default settings', () => {
     const { generateText, isStepCount, tool } = await import('ai');
     const user = await userWith([
       { kind: 'ok', reasoningSummary: 'I need the weather.', toolCalls: [{ name: 'get_weather', arguments: '{"city":"Oslo"}' }] },
-      { kind: 'ok', reasoningSummary: 'And the time.', toolCalls: [{ name: 'get_time', arguments: '{"city":"Oslo"}' }] },
+      { kind: 'ok', reasoningSummary: 'And the time.', text: 'Checking the time.', toolCalls: [{ name: 'get_time', arguments: '{"city":"Oslo"}' }] },
       { kind: 'ok', reasoningSummary: 'Done.', text: 'Oslo: 3C at noon.' },
     ]);
     const clientBodies: Json[] = [];
@@ -203,15 +203,16 @@ describe('the AI SDK .responses() with its default settings', () => {
     expect(result.steps).toHaveLength(3);
     // What the SDK sent: no store flag (OpenAI's default, true) and references to the reasoning.
     expect(clientBodies[2]).not.toHaveProperty('store');
-    expect(clientBodies[2]!.input.filter((i: Json) => i.type === 'item_reference')).toHaveLength(2);
+    expect(clientBodies[2]!.input.filter((i: Json) => i.type === 'item_reference')).toHaveLength(3);
 
     const bodies = await upstreamBodies(user);
     expect(bodies).toHaveLength(3);
     const last = bodies[2]!.input as Json[];
-    // Both earlier reasoning items reached the backend whole, each before its tool call.
+    // Both earlier reasoning items and the assistant's text reached the backend whole, in order.
     expect(last.map((i) => i.type ?? i.role)).toEqual([
-      'user', 'reasoning', 'function_call', 'function_call_output', 'reasoning', 'function_call', 'function_call_output',
+      'user', 'reasoning', 'function_call', 'function_call_output', 'reasoning', 'message', 'function_call', 'function_call_output',
     ]);
+    expect(last[5]).toMatchObject({ role: 'assistant', content: [{ type: 'output_text', text: 'Checking the time.' }] });
     expect(last.filter((i) => i.type === 'reasoning').every((i) => typeof i.encrypted_content === 'string')).toBe(true);
     expect(idsIn(last)).toEqual([]);
   }, 30_000);
