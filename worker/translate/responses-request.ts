@@ -138,12 +138,14 @@ export function normalizeResponsesRequest(raw: unknown): NormalizedResponsesRequ
   const ignored: string[] = [];
   // OpenAI treats an explicit null as "not given"; the backend may not, so nulls are not forwarded.
   const rest: Record<string, unknown> = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== null));
-  for (const name of [...REJECTED_PARAMETERS, ...STATEFUL_PARAMETERS, 'background', 'previous_response_id'] as const) {
+  for (const name of [...REJECTED_PARAMETERS, ...STATEFUL_PARAMETERS, 'background'] as const) {
     if (name in rest) {
       if (rest[name] !== undefined && rest[name] !== null && name !== 'background') ignored.push(name);
       delete rest[name];
     }
   }
+  // Served here from the store (the backend refuses it), so not sent on, and not "ignored" either.
+  delete rest.previous_response_id;
 
   const include = [...(req.include ?? [])];
   if (!include.includes(ENCRYPTED_REASONING_INCLUDE)) include.push(ENCRYPTED_REASONING_INCLUDE);

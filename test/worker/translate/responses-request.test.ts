@@ -158,6 +158,7 @@ describe('bad requests get a 400 naming the param', () => {
     const result = normalizeResponsesRequest({ ...minimal, previous_response_id: 'resp_1' });
     expect(result.storeQuery).toEqual({ previousResponseId: 'resp_1', itemIds: [], callIds: [] });
     expect(result.body).not.toHaveProperty('previous_response_id');
+    expect(result.ignored).not.toContain('previous_response_id');
     expect(normalizeResponsesRequest({ ...minimal, previous_response_id: null }).storeQuery.previousResponseId).toBeNull();
     expect(rejects({ ...minimal, previous_response_id: 7 }).param).toBe('previous_response_id');
   });
