@@ -19,6 +19,9 @@ export const RELAY_ROUTES: readonly RelayRoute[] = [
   { method: 'GET', path: '/backend-api/codex/models', base: 'codexBackend', upstreamPath: '/codex/models' },
   { method: 'GET', path: '/backend-api/wham/usage', base: 'codexBackend', upstreamPath: '/wham/usage' },
   { method: 'POST', path: '/oauth/token', base: 'openaiAuth', upstreamPath: '/oauth/token' },
+  // Device-code sign-in (`codex login --device-auth`): a code for the user, then polls until approved.
+  { method: 'POST', path: '/api/accounts/deviceauth/usercode', base: 'openaiAuth', upstreamPath: '/api/accounts/deviceauth/usercode' },
+  { method: 'POST', path: '/api/accounts/deviceauth/token', base: 'openaiAuth', upstreamPath: '/api/accounts/deviceauth/token' },
 ];
 
 export type UpstreamBases = Record<UpstreamBase, string>;

@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { AuthFileError, parseCodexAuthFile } from '../worker/accounts/codex-auth-file.ts';
 import { ConfigError, getKeyring, sealTokenBundle } from '../worker/accounts/crypto.ts';
 import {
+  ACCOUNT_OWNER_SQL,
   INSERT_API_KEY_SQL,
   insertApiKeyParams,
   REPLACE_CODEX_TOKENS_SQL,
@@ -96,6 +97,14 @@ function readAuthFile(path: string) {
   }
 }
 
+function accountTaken(accountId: string, ownerEmail: string | null): ProvisionError {
+  return new ProvisionError(
+    `ChatGPT account ${accountId} is already linked to ${ownerEmail ?? 'another user'}. One ChatGPT account can serve only one ` +
+      'user (two users would share one refresh token and sign each other out). Provision that email instead, or use the ' +
+      'auth.json of another ChatGPT account.',
+  );
+}
+
 async function main(): Promise<void> {
   const options = readOptions();
   const bundle = readAuthFile(options.authFile);
@@ -104,17 +113,26 @@ async function main(): Promise<void> {
 
   const existing = await d1Query<{ id: string }>(options.target, `SELECT id FROM users WHERE email = ${sqlLiteral(options.email)}`);
   const userId = existing[0]?.id ?? crypto.randomUUID();
+  // One ChatGPT account serves one user: two users on one refresh-token family sign each other out.
+  const owner = await d1Query<{ email: string }>(options.target, inlineSql(ACCOUNT_OWNER_SQL, [bundle.accountId, userId]));
+  if (owner[0]) throw accountTaken(bundle.accountId, owner[0].email);
   const now = Date.now();
   const sealed = await sealTokenBundle(keyring, userId, bundle);
   const minted = await mintProxyKey(secrets.pepper);
 
   await d1ExecuteStatements(options.target, [
+    // Refused by the statement's own check or by the unique index if another link lands meanwhile.
     inlineSql(UPSERT_USER_SQL, upsertUserParams(userId, options.email, options.displayName, now)),
     inlineSql(REPLACE_CODEX_TOKENS_SQL, replaceCodexTokensParams(userId, sealed, now)),
     inlineSql(INSERT_API_KEY_SQL, insertApiKeyParams({
       id: minted.id, userId, keyHash: minted.hash, keyHint: minted.hint, name: options.keyName, now,
     })),
-  ]);
+  ]).catch((err: unknown) => {
+    if (String(err instanceof Error ? err.message : err).includes('codex_tokens.account_id')) throw accountTaken(bundle.accountId, null);
+    throw err;
+  });
+  // The tokens are only in D1 (wrangler cannot reach the AuthBroker): the Worker's key check reads
+  // the row's version with the key, and a newer version makes the broker drop its cached tokens.
 
   const where = options.target.remote ? 'the remote D1 database' : 'the local D1 database';
   console.log(`${existing.length > 0 ? 'Updated' : 'Created'} ${options.email} in ${where}; ChatGPT account ${bundle.accountId}` +

@@ -58,7 +58,7 @@ afterAll(async () => {
 
 /** Every row of the web tables and the foundation's, as JSON text. */
 async function dumpAllTables(): Promise<string> {
-  const tables = ['users', 'api_keys', 'codex_tokens', 'magic_links', 'sessions', 'oauth_states', 'rate_limits'];
+  const tables = ['users', 'api_keys', 'codex_tokens', 'magic_links', 'sessions', 'oauth_states', 'device_logins', 'rate_limits'];
   const { stdout } = await run('npx', ['wrangler', 'd1', 'execute', D1_DATABASE_NAME, '--local', '--persist-to', stack.persistTo,
     '--json', '--command', tables.map((table) => `SELECT '${table}' AS tbl, * FROM ${table}`).join('; ')]);
   return stdout;
@@ -199,4 +199,69 @@ describe('a new user in a real browser', () => {
       expect(stack.logs().includes(secret), 'a secret appears in the logs').toBe(false);
     }
   }, 60_000);
+});
+
+describe('device-code sign-in in a real browser', () => {
+  /** A fresh account through the magic link, in its own browser context, left on /onboarding. */
+  async function newMember(options: { javaScriptEnabled: boolean }): Promise<Page> {
+    const context = await browser.newContext({ viewport: { width: 1100, height: 800 }, javaScriptEnabled: options.javaScriptEnabled });
+    const tab = await context.newPage();
+    tab.on('console', (message) => {
+      if (message.type() === 'error') pageProblems.push(message.text());
+    });
+    tab.on('pageerror', (error) => pageProblems.push(error.message));
+    await tab.goto(`${stack.workerUrl}/login`);
+    await tab.fill('#email', `device-${crypto.randomUUID()}@example.com`);
+    await tab.click('button[type="submit"]');
+    const link = (await tab.getAttribute('#dev-magic-link', 'href')) ?? '';
+    await tab.goto(link);
+    if (!options.javaScriptEnabled) {
+      // Without script the token stays in the fragment; the page asks for the link to be pasted.
+      await tab.fill('#link', link);
+    }
+    await tab.click('button:has-text("Continue")');
+    await tab.waitForURL(`${stack.workerUrl}/onboarding`);
+    return tab;
+  }
+
+  it('shows a code, and moves on to the dashboard by itself once it is approved', async () => {
+    stack.fake.state.deviceAuth.settings({ interval: '1' });
+    const tab = await newMember({ javaScriptEnabled: true });
+    await tab.click('#device-start');
+    await tab.waitForURL(`${stack.workerUrl}/onboarding`);
+    const userCode = (await tab.textContent('#device-code')) ?? '';
+    expect(userCode).toMatch(/^[A-Z0-9]{4}-[A-Z0-9]{5}$/);
+    await expect(tab.getAttribute('#device-link', 'href')).resolves.toBe('https://auth.openai.com/codex/device');
+    await tab.screenshot({ path: join(ARTIFACTS, '04b-onboarding-device-code.png'), fullPage: true });
+    // The page has polled (through the relay) at least once while the code was pending.
+    await expect.poll(() => stack.fake.state.deviceAuth.info(userCode).polls, { timeout: 10_000 }).toBeGreaterThan(0);
+
+    const approval = stack.fake.state.deviceAuth.approve(userCode, { email: 'device@chatgpt.example' });
+    await tab.waitForURL(`${stack.workerUrl}/dashboard?notice=connected`, { timeout: 15_000 });
+    await expect(tab.locator('.facts').textContent()).resolves.toContain('device@chatgpt.example');
+    const rows = await dumpAllTables();
+    expect(rows).toContain(approval.accountId);
+    expect(rows.includes(userCode), 'the device code appears in D1').toBe(false);
+    await tab.context().close();
+  }, 60_000);
+
+  it('works without JavaScript: Continue polls once per press', async () => {
+    const tab = await newMember({ javaScriptEnabled: false });
+    await tab.click('#device-start');
+    const userCode = (await tab.textContent('#device-code')) ?? '';
+    await tab.click('button:has-text("I have approved it, continue")');
+    await tab.waitForURL(`${stack.workerUrl}/onboarding?device=waiting`);
+    await expect(tab.locator('.notice-title').first().textContent()).resolves.toBe('Not approved yet');
+
+    stack.fake.state.deviceAuth.approve(userCode);
+    // The Worker polls at most once per interval (1 s here).
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    await tab.click('button:has-text("I have approved it, continue")');
+    await tab.waitForURL(`${stack.workerUrl}/dashboard?notice=connected`);
+    await tab.context().close();
+  }, 60_000);
+
+  it('saw no script error or blocked resource', () => {
+    expect(pageProblems).toEqual([]);
+  });
 });

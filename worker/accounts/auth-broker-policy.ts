@@ -3,6 +3,7 @@
  * the stored bundle, the retry schedule, and the grants the Worker turns into errors.
  */
 import { ApiError } from '../shared/errors.ts';
+import { onboardingUrl, reauthMessage } from '../shared/reconnect.ts';
 import { readTokenClaims } from './jwt.ts';
 import type { TokenEndpointTokens } from '../upstream/oauth.ts';
 import type { TokenBundle } from './token-bundle.ts';
@@ -67,11 +68,6 @@ export function grantFor(bundle: TokenBundle): AccessGrant {
   return { ok: true, accessToken: bundle.accessToken, accountId: bundle.accountId };
 }
 
-export function onboardingUrl(publicAppOrigin: string | undefined): string {
-  const origin = (publicAppOrigin ?? '').trim().replace(/\/+$/, '') || 'https://usemysub.com';
-  return `${origin}/onboarding`;
-}
-
 export function notConnectedGrant(publicAppOrigin: string | undefined): AccessGrant {
   return {
     ok: false,
@@ -84,9 +80,7 @@ export function reauthGrant(publicAppOrigin: string | undefined): AccessGrant {
   return {
     ok: false,
     code: 'codex_reauth_required',
-    message:
-      'Your ChatGPT sign-in has expired or was revoked, so UseMySub can no longer use it. ' +
-      `Reconnect your ChatGPT account at ${onboardingUrl(publicAppOrigin)}.`,
+    message: reauthMessage(publicAppOrigin),
   };
 }
 

@@ -77,11 +77,18 @@ export class AuthBroker extends DurableObject<Env> {
     this.#pending = ctx.storage.kv.get<PendingRefresh>(PENDING_REFRESH_KEY) ?? null;
   }
 
-  /** A fresh access token for `userId`, refreshed first when it expires within minutes. */
-  async getAccessToken(userId: string): Promise<AccessGrant> {
+  /**
+   * A fresh access token for `userId`, refreshed first when it expires within minutes.
+   * `seenVersion` is the codex_tokens version the caller read (the key check reads it for free):
+   * newer than the cached one means the tokens were replaced without a reset() (provision),
+   * so D1 is read again at once instead of after the cache lifetime.
+   */
+  async getAccessToken(userId: string, seenVersion: number | null = null): Promise<AccessGrant> {
     return this.#guard(userId, async () => {
+      const cached = this.#state;
+      const replaced = seenVersion !== null && cached !== null && seenVersion > cached.version;
       // While rotated tokens wait for D1, every call re-reads D1, which retries the write.
-      const state = await this.#current(userId, this.#pending ? 0 : STATE_TTL_MS);
+      const state = await this.#current(userId, this.#pending || replaced ? 0 : STATE_TTL_MS);
       if (state.kind !== 'active') return this.#notActiveGrant(state);
       if (!needsRefresh(state.bundle, Date.now())) return grantFor(state.bundle);
       return this.#refreshOnce(userId, { kind: 'expiring' });

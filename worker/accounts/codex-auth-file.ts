@@ -24,13 +24,20 @@ const authFileSchema = z.looseObject({
   tokens: z
     .looseObject({
       id_token: z.string().nullish(),
-      access_token: z.unknown(),
-      refresh_token: z.unknown(),
+      // Optional here so a missing token is reported as missing (below), not as a wrong type.
+      access_token: z.unknown().optional(),
+      refresh_token: z.unknown().optional(),
       account_id: z.string().nullish(),
     })
     .nullish(),
   last_refresh: z.string().nullish(),
 });
+
+/** `tokens.account_id (expected string)`: the field and, for a type mismatch, what was expected. */
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const field = issue.path.join('.') || '(the whole file)';
+  return issue.code === 'invalid_type' ? `${field} (expected ${issue.expected})` : field;
+}
 
 /** Validates auth.json text and returns the bundle to store; throws AuthFileError. */
 export function parseCodexAuthFile(text: string): TokenBundle {
@@ -46,8 +53,8 @@ export function parseCodexAuthFile(text: string): TokenBundle {
 
   const parsed = authFileSchema.safeParse(json);
   if (!parsed.success) {
-    const fields = [...new Set(parsed.error.issues.map((issue) => issue.path.join('.') || '(root)'))].join(', ');
-    throw new AuthFileError(`The auth file has fields of the wrong type: ${fields}.`);
+    const fields = [...new Set(parsed.error.issues.map(describeIssue))].join(', ');
+    throw new AuthFileError(`The auth file has fields of the wrong type: ${fields}. Run \`codex login\` again to get a valid file.`);
   }
   const file = parsed.data;
 

@@ -13,6 +13,8 @@ import { extractProxyKey, isWellFormedProxyKey } from '../accounts/proxy-keys.ts
 export interface Caller {
   userId: string;
   keyId: string;
+  /** The user's codex_tokens version when the key was checked (null: no link): see AuthBroker.getAccessToken. */
+  linkVersion: number | null;
 }
 
 /** Hono context variables set by this module: `Hono<{ Bindings: Env; Variables: AuthVariables }>`. */
@@ -38,7 +40,7 @@ export const requireProxyKey: MiddlewareHandler<{ Bindings: Env; Variables: Auth
   if (!row) return reject('unknown');
   if (row.revoked_at !== null) return reject('revoked', row.id);
 
-  c.set('caller', { userId: row.user_id, keyId: row.id });
+  c.set('caller', { userId: row.user_id, keyId: row.id, linkVersion: row.link_version });
   const touch = touchApiKey(c.env.DB, row.id, Date.now()).catch((err: unknown) => {
     console.error(JSON.stringify({ event: 'api_key_touch_failed', keyId: row.id, error: String(err) }));
   });

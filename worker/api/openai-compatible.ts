@@ -92,10 +92,11 @@ async function openUpstream(
   body: UpstreamResponsesBody,
   clientCacheKey: string | null,
 ): Promise<ReadableStream<SseEvent>> {
-  const userId = c.get('caller').userId;
+  const { userId, linkVersion } = c.get('caller');
   const promptCacheKey = clientCacheKey ?? (await conversationCacheKey(userId, body));
   return openModelStream(c.env, {
     userId,
+    linkVersion,
     body: { ...body, prompt_cache_key: promptCacheKey },
     promptCacheKey,
     signal: c.req.raw.signal,

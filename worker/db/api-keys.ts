@@ -18,9 +18,25 @@ export async function insertApiKey(db: D1Database, key: NewApiKey): Promise<void
   await db.prepare(INSERT_API_KEY_SQL).bind(...insertApiKeyParams(key)).run();
 }
 
-/** The key with this hash, revoked or not (the caller decides what revoked means). */
-export async function findApiKeyByHash(db: D1Database, keyHash: string): Promise<ApiKeyRow | null> {
-  return db.prepare('SELECT * FROM api_keys WHERE key_hash = ?').bind(keyHash).first<ApiKeyRow>();
+/** A key as the request path reads it: with the version of its user's codex_tokens row. */
+export interface ApiKeyLookup extends ApiKeyRow {
+  /** `codex_tokens.version` of the key's user (null without a link), read in the same query. */
+  link_version: number | null;
+}
+
+/**
+ * The key with this hash, revoked or not (the caller decides what revoked means). The user's
+ * link version rides along in the same read, so the AuthBroker can tell that the tokens were
+ * replaced behind its back (`npm run provision` writes D1 only) without another round trip.
+ */
+export async function findApiKeyByHash(db: D1Database, keyHash: string): Promise<ApiKeyLookup | null> {
+  return db
+    .prepare(
+      `SELECT api_keys.*, codex_tokens.version AS link_version FROM api_keys
+       LEFT JOIN codex_tokens ON codex_tokens.user_id = api_keys.user_id WHERE api_keys.key_hash = ?`,
+    )
+    .bind(keyHash)
+    .first<ApiKeyLookup>();
 }
 
 export async function listApiKeys(db: D1Database, userId: string): Promise<ApiKeyRow[]> {

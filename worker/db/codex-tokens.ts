@@ -26,14 +26,18 @@ export async function readCodexTokens(db: D1Database, userId: string): Promise<C
   return db.prepare('SELECT * FROM codex_tokens WHERE user_id = ?').bind(userId).first<CodexTokenRow>();
 }
 
-/** Stores a newly linked account (provision, onboarding); see REPLACE_CODEX_TOKENS_SQL. */
+/**
+ * Stores a newly linked account (provision, onboarding); see REPLACE_CODEX_TOKENS_SQL. False,
+ * and nothing written, when another user has already linked this ChatGPT account.
+ */
 export async function replaceCodexTokens(
   db: D1Database,
   userId: string,
   fields: CodexTokenFields,
   now: number,
-): Promise<void> {
-  await db.prepare(REPLACE_CODEX_TOKENS_SQL).bind(...replaceCodexTokensParams(userId, fields, now)).run();
+): Promise<boolean> {
+  const result = await db.prepare(REPLACE_CODEX_TOKENS_SQL).bind(...replaceCodexTokensParams(userId, fields, now)).run();
+  return result.meta.changes === 1;
 }
 
 /** Writes refreshed tokens only over `expectedVersion`; false when someone else wrote first. */

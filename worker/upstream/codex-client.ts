@@ -22,6 +22,8 @@ export const UPSTREAM_HEADERS_TIMEOUT_MS = 90_000;
 
 export interface ModelRequest {
   userId: string;
+  /** The link version the key check read; a newer one than the broker holds makes it re-read D1. */
+  linkVersion?: number | null;
   body: UpstreamResponsesBody;
   /** The client's `prompt_cache_key`: the upstream session id is derived from it when present. */
   promptCacheKey: string | null;
@@ -54,7 +56,7 @@ export async function openModelStream(
   const sessionId = request.promptCacheKey ? await sessionIdFor(request.promptCacheKey) : crypto.randomUUID();
   const send = (grant: Grant) => sendOnce(env, { ...grant, sessionId }, payload, request.signal, timeoutMs);
 
-  let grant = accessFromGrant(await broker.getAccessToken(request.userId));
+  let grant = accessFromGrant(await broker.getAccessToken(request.userId, request.linkVersion ?? null));
   let res = await send(grant);
   if (res.status === 401) {
     // Nothing has reached the client yet, so one retry with a refreshed token is safe.
@@ -73,7 +75,7 @@ export async function openModelStream(
   };
   record(parseRateLimitHeaders(res.headers, now()));
 
-  if (!res.ok) throw await mapUpstreamResponse(res, now());
+  if (!res.ok) throw await mapUpstreamResponse(res, now(), env.PUBLIC_APP_ORIGIN);
   if (!res.body) throw streamEndedEarlyError('upstream answered 2xx without a body');
   return parseSseStream(res.body).pipeThrough(rateLimitObserver((data) => record(parseRateLimitEvent(data, now()))));
 }

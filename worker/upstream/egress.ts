@@ -21,7 +21,7 @@ const FAILOVER_CODES: ReadonlySet<string> = new Set<RelayErrorCode>([
   'relay_overloaded',
 ]);
 
-export type UpstreamRoute = 'responses' | 'models' | 'usage' | 'oauth_token';
+export type UpstreamRoute = 'responses' | 'models' | 'usage' | 'oauth_token' | 'device_usercode' | 'device_token';
 
 /** Each route as the relay exposes it, and where it lives upstream. */
 const ROUTES: Record<UpstreamRoute, { relayPath: string; directUrl: string }> = {
@@ -29,6 +29,11 @@ const ROUTES: Record<UpstreamRoute, { relayPath: string; directUrl: string }> = 
   models: { relayPath: '/backend-api/codex/models', directUrl: `${CODEX_BACKEND_URL}/codex/models` },
   usage: { relayPath: '/backend-api/wham/usage', directUrl: `${CODEX_BACKEND_URL}/wham/usage` },
   oauth_token: { relayPath: '/oauth/token', directUrl: `${OPENAI_AUTH_URL}/oauth/token` },
+  device_usercode: {
+    relayPath: '/api/accounts/deviceauth/usercode',
+    directUrl: `${OPENAI_AUTH_URL}/api/accounts/deviceauth/usercode`,
+  },
+  device_token: { relayPath: '/api/accounts/deviceauth/token', directUrl: `${OPENAI_AUTH_URL}/api/accounts/deviceauth/token` },
 };
 
 export type Egress =

@@ -5,13 +5,12 @@
  * never tokens and never upstream headers.
  */
 import { ApiError } from '../shared/errors.ts';
+import { reauthMessage } from '../shared/reconnect.ts';
 
 /** Longest piece of upstream text we quote in a message. */
 const MAX_QUOTED_CHARS = 500;
 /** Largest error body we read from upstream. */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
-
-const REAUTH_HINT = 'Reconnect your ChatGPT account at /onboarding.';
 
 type Json = Record<string, unknown>;
 
@@ -167,9 +166,9 @@ function concat(chunks: Uint8Array[]): Uint8Array {
 
 /**
  * The client error for a non-2xx answer from the model endpoint (after the one 401 retry).
- * Reads (and so consumes) the response body.
+ * Reads (and so consumes) the response body. `publicAppOrigin` builds the reconnect link.
  */
-export async function mapUpstreamResponse(res: Response, now: number): Promise<ApiError> {
+export async function mapUpstreamResponse(res: Response, now: number, publicAppOrigin?: string): Promise<ApiError> {
   const fault = readFault(await readJsonBody(res));
   const status = res.status;
   const detail = `upstream HTTP ${status}${fault.code ? ` ${fault.code}` : ''}`;
@@ -181,11 +180,7 @@ export async function mapUpstreamResponse(res: Response, now: number): Promise<A
   if (status === 401) {
     // The broker has already refreshed the token once for this request: a second 401 with a
     // fresh token means ChatGPT no longer accepts this link, and only reconnecting fixes that.
-    return new ApiError(
-      'codex_reauth_required',
-      `ChatGPT rejected this account's credentials even after a token refresh. ${REAUTH_HINT}`,
-      { detail },
-    );
+    return new ApiError('codex_reauth_required', reauthMessage(publicAppOrigin), { detail: `${detail} after a token refresh` });
   }
   if (status === 413) {
     return new ApiError('request_too_large', 'The request is too large for the Codex backend.', { detail });

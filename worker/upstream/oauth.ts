@@ -67,10 +67,13 @@ export function refreshTokens(env: Env, refreshToken: string, signal?: AbortSign
   );
 }
 
-/** Exchanges an authorization code (PKCE) from the onboarding flow for the first tokens. */
+/**
+ * Exchanges an authorization code (PKCE) from the onboarding flow for the first tokens. The
+ * device flow passes its own redirect URI (DEVICE_REDIRECT_URI) and the server-made verifier.
+ */
 export function exchangeAuthorizationCode(
   env: Env,
-  params: { code: string; codeVerifier: string },
+  params: { code: string; codeVerifier: string; redirectUri?: string },
   signal?: AbortSignal,
 ): Promise<TokenEndpointResult> {
   return postTokenRequest(
@@ -78,7 +81,7 @@ export function exchangeAuthorizationCode(
     {
       grant_type: 'authorization_code',
       code: params.code,
-      redirect_uri: OAUTH_REDIRECT_URI,
+      redirect_uri: params.redirectUri ?? OAUTH_REDIRECT_URI,
       client_id: OAUTH_CLIENT_ID,
       code_verifier: params.codeVerifier,
     },

@@ -150,6 +150,13 @@ details .copy { margin-top: .75rem; }
   thead th:nth-child(3), tbody td:nth-child(3) { display: none; }
 }
 @media (prefers-reduced-motion: no-preference) { .button { transition: filter .15s, border-color .15s; } }
+.section-heading { margin-top: 2rem; }
+.device-steps { padding-left: 1.25rem; margin: 0 0 1rem; }
+.device-steps a { overflow-wrap: anywhere; }
+.device #device-code { font-size: 1.5rem; letter-spacing: .12em; font-weight: 700; }
+.device #device-poll { margin-top: 1rem; }
+.device .inline-form { display: block; margin-top: .5rem; }
+.device .inline-form .button { padding-inline: 0; }
 `;
 
 const JS = `
@@ -202,6 +209,28 @@ const JS = `
     }
     el.textContent = absolute;
   });
+  // Device-code sign-in: the server polls ChatGPT each time it is asked; the page asks every
+  // interval and follows the redirect that comes once the code was approved (or has ended).
+  // Without script, the form's own button does one poll per press.
+  var poll = document.getElementById('device-poll');
+  if (poll && window.fetch && window.FormData) {
+    var pollStatus = document.getElementById('device-status');
+    var interval = Number(poll.getAttribute('data-device-poll')) || 5000;
+    var step = function () {
+      fetch(poll.action, { method: 'POST', body: new FormData(poll), headers: { Accept: 'application/json' }, credentials: 'same-origin' })
+        .then(function (res) { return res.ok ? res.json() : Promise.reject(new Error('HTTP ' + res.status)); })
+        .then(function (answer) {
+          if (answer.redirect) { window.location.assign(answer.redirect); return; }
+          if (pollStatus) pollStatus.textContent = 'Waiting for your approval…';
+          setTimeout(step, Math.max(1000, answer.retryAfterMs || interval));
+        })
+        .catch(function () {
+          if (pollStatus) pollStatus.textContent = 'Lost contact with the server; trying again…';
+          setTimeout(step, interval * 2);
+        });
+    };
+    setTimeout(step, interval);
+  }
 })();
 `;
 

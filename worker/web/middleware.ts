@@ -23,6 +23,6 @@ export const page = every(pageHeaders, formLimit, browser);
 export const member = every(pageHeaders, formLimit, browser, signedIn);
 
 /** Sends a rendered page (a hono/jsx element) as a complete HTML document. */
-export async function render(c: WebContext, element: HtmlEscapedString | Promise<HtmlEscapedString>, status: 200 | 400 | 403 | 404 | 410 | 413 | 429 | 500 | 502 | 503 = 200): Promise<Response> {
+export async function render(c: WebContext, element: HtmlEscapedString | Promise<HtmlEscapedString>, status: 200 | 400 | 403 | 404 | 409 | 410 | 413 | 429 | 500 | 502 | 503 = 200): Promise<Response> {
   return c.html(`<!DOCTYPE html>${String(await element)}`, status);
 }

@@ -1,6 +1,7 @@
 /**
  * Connecting a ChatGPT account: the PKCE authorization started on /onboarding and finished by
- * the pasted callback address, or an auth.json from the Codex CLI. Either way the tokens are
+ * the pasted callback address, the device-code sign-in (device-login.ts), or an auth.json from
+ * the Codex CLI. Either way the tokens are
  * stored encrypted and the user's AuthBroker forgets what it had cached.
  */
 import { AuthFileError, parseCodexAuthFile } from '../accounts/codex-auth-file.ts';
@@ -54,7 +55,21 @@ export type ConnectFailure =
   | { kind: 'exchange_unavailable' }
   /** The tokens carry no ChatGPT account id (or miss a token). */
   | { kind: 'incomplete_tokens' }
-  | { kind: 'auth_file'; message: string };
+  /** Another UseMySub user has linked this ChatGPT account: one account serves one user. */
+  | { kind: 'account_taken' }
+  | { kind: 'auth_file'; message: string }
+  | DeviceFailure;
+
+/** How a device-code sign-in can end without a link (stored by kind in device_logins.outcome). */
+export type DeviceFailure =
+  /** auth.openai.com answered 404 to the code request: device-code login is off for this client. */
+  | { kind: 'device_disabled' }
+  /** No code could be had (or a poll kept failing): ChatGPT unreachable or answering errors. */
+  | { kind: 'device_unavailable' }
+  /** 15 minutes passed, or auth.openai.com ended the code. */
+  | { kind: 'device_expired' }
+  /** auth.openai.com put a bot check in front of the server's requests. */
+  | { kind: 'device_challenged' };
 
 export type ConnectResult = { ok: true; account: LinkedAccount } | { ok: false; failure: ConnectFailure };
 
@@ -75,8 +90,21 @@ export async function completeAuthorization(env: Env, userId: string, pasted: st
   if (typeof verifier !== 'string') throw new Error('stored PKCE verifier is not a string');
   // Spent before the exchange, so a second paste of the same address cannot race this one.
   if (!(await claimOAuthState(env.DB, stateHash, userId, now))) return fail({ kind: 'state_used' });
+  return exchangeAndStore(env, userId, { code: callback.code, codeVerifier: verifier }, now);
+}
 
-  const result = await exchangeAuthorizationCode(env, { code: callback.code, codeVerifier: verifier });
+/**
+ * Exchanges an authorization code for the first tokens and stores them as the user's link.
+ * Shared by the pasted callback and the device-code sign-in (which brings its own redirect URI
+ * and the verifier auth.openai.com made).
+ */
+export async function exchangeAndStore(
+  env: Env,
+  userId: string,
+  grant: { code: string; codeVerifier: string; redirectUri?: string },
+  now: number,
+): Promise<ConnectResult> {
+  const result = await exchangeAuthorizationCode(env, grant);
   if (result.kind === 'permanent' || (result.kind === 'transient' && result.status !== null && result.status < 500)) {
     console.warn(JSON.stringify({ event: 'oauth_code_rejected', userId, status: result.status, code: result.code }));
     return fail({ kind: 'code_rejected' });
@@ -99,7 +127,7 @@ export async function completeAuthorization(env: Env, userId: string, pasted: st
     email: claims.email,
     refreshedAt: now,
   };
-  return { ok: true, account: await storeLink(env, keyring, userId, bundle, now) };
+  return storeLink(env, await tokenKeyring(env), userId, bundle, now);
 }
 
 /** Connects from the text of a Codex CLI auth.json (pasted or uploaded). */
@@ -112,12 +140,18 @@ export async function connectWithAuthFile(env: Env, userId: string, text: string
     throw err;
   }
   const keyring = await tokenKeyring(env);
-  return { ok: true, account: await storeLink(env, keyring, userId, { ...bundle, refreshedAt: bundle.refreshedAt ?? now }, now) };
+  return storeLink(env, keyring, userId, { ...bundle, refreshedAt: bundle.refreshedAt ?? now }, now);
 }
 
-/** Replaces the user's tokens (clearing any reconnect flag) and resets their AuthBroker. */
-async function storeLink(env: Env, keyring: Keyring, userId: string, bundle: TokenBundle, now: number): Promise<LinkedAccount> {
-  await replaceCodexTokens(env.DB, userId, await sealTokenBundle(keyring, userId, bundle), now);
+/**
+ * Replaces the user's tokens (clearing any reconnect flag) and resets their AuthBroker; refused
+ * when another user has linked the same ChatGPT account.
+ */
+async function storeLink(env: Env, keyring: Keyring, userId: string, bundle: TokenBundle, now: number): Promise<ConnectResult> {
+  if (!(await replaceCodexTokens(env.DB, userId, await sealTokenBundle(keyring, userId, bundle), now))) {
+    console.warn(JSON.stringify({ event: 'codex_link_refused', reason: 'account_taken', userId, accountId: bundle.accountId }));
+    return fail({ kind: 'account_taken' });
+  }
   try {
     await env.AUTH_BROKER.getByName(userId).reset(userId);
   } catch (err) {
@@ -125,7 +159,7 @@ async function storeLink(env: Env, keyring: Keyring, userId: string, bundle: Tok
     console.error(JSON.stringify({ event: 'auth_broker_reset_failed', userId, error: err instanceof Error ? err.name : 'error' }));
   }
   console.log(JSON.stringify({ event: 'codex_link_connected', userId, accountId: bundle.accountId, planType: bundle.planType }));
-  return { accountId: bundle.accountId, email: bundle.email, planType: bundle.planType };
+  return { ok: true, account: { accountId: bundle.accountId, email: bundle.email, planType: bundle.planType } };
 }
 
 function fail(failure: ConnectFailure): ConnectResult {

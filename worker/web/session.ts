@@ -26,11 +26,16 @@ function cookieOptions(c: WebContext, maxAgeSeconds: number): CookieOptions {
   return insecureLocalCookies(c.env) ? base : { ...base, secure: true, prefix: 'host' };
 }
 
-function readCookie(c: WebContext, name: string): string | undefined {
+/** Sets a cookie of this app (`__Host-`, HttpOnly, Secure, SameSite=Lax, as the session's). */
+export function setBrowserCookie(c: WebContext, name: string, value: string, maxAgeSeconds: number): void {
+  setCookie(c, name, value, cookieOptions(c, maxAgeSeconds));
+}
+
+export function readCookie(c: WebContext, name: string): string | undefined {
   return insecureLocalCookies(c.env) ? getCookie(c, name) : getCookie(c, name, 'host');
 }
 
-function clearCookie(c: WebContext, name: string): void {
+export function clearCookie(c: WebContext, name: string): void {
   deleteCookie(c, name, cookieOptions(c, 0));
 }
 

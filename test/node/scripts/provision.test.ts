@@ -1,9 +1,10 @@
-/** The operator's first contact: provision's answers to bad input, before any database is touched. */
+/** The operator's first contact: provision's answers to bad input, and its refusal to share a ChatGPT account. */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { applyLocalMigrations } from '../../../scripts/lib/local-stack.ts';
 import { PROJECT_ROOT } from '../../../scripts/lib/processes.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'usemysub-provision-'));
@@ -69,5 +70,26 @@ describe('npm run provision explains what is wrong with its input', () => {
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/TOKEN_ENCRYPTION_KEY/);
     expect(result.stderr).not.toContain('too-short-key-value');
+  });
+});
+
+describe('npm run provision links one ChatGPT account to one user', () => {
+  const login = (accountId: string) => JSON.stringify({ tokens: { access_token: 'at', refresh_token: 'rt', account_id: accountId } });
+
+  it('refuses an account another user has linked, and re-links it to the same user', { timeout: 180_000 }, async () => {
+    await applyLocalMigrations(join(dir, 'state'));
+    const file = authFile('shared.json', login('acct-shared'));
+    const first = provision(['--email', 'first@example.com', '--auth-file', file, '--dev-vars', envFile]);
+    expect(first.status).toBe(0);
+    expect(first.stdout).toMatch(/Created first@example\.com .*acct-shared linked/);
+
+    const second = provision(['--email', 'second@example.com', '--auth-file', file, '--dev-vars', envFile]);
+    expect(second.status).toBe(2);
+    expect(second.stderr).toMatch(/ChatGPT account acct-shared is already linked to first@example\.com\. One ChatGPT account can serve only one user/);
+    expect(second.stdout).not.toMatch(/cpk_/);
+
+    const again = provision(['--email', 'first@example.com', '--auth-file', file, '--dev-vars', envFile]);
+    expect(again.status).toBe(0);
+    expect(again.stdout).toMatch(/Updated first@example\.com/);
   });
 });

@@ -14,6 +14,7 @@ import type {
   TokenStep,
   UsageBody,
 } from './types.ts';
+import type { DeviceApproval, DeviceApprovalOptions, DeviceAuthSettings, DeviceCodeInfo } from './device-types.ts';
 
 export class FakeCodexControl {
   readonly baseUrl: string;
@@ -42,6 +43,29 @@ export class FakeCodexControl {
 
   createAuthorizationCode(options: AuthorizationCodeOptions = {}): Promise<CreatedAuthorizationCode> {
     return this.#call('POST', '/__fake/authorization-codes', options);
+  }
+
+  /** Device-code sign-in: turn it off (usercode answers 404) or change the interval handed out. */
+  deviceAuthSettings(settings: DeviceAuthSettings): Promise<Required<DeviceAuthSettings>> {
+    return this.#call('PATCH', '/__fake/device-auth', settings);
+  }
+
+  deviceCode(userCode: string): Promise<DeviceCodeInfo> {
+    return this.#call('GET', `/__fake/device-codes/${enc(userCode)}`);
+  }
+
+  /** The user approves the code at auth.openai.com (for a new family unless `family` is given). */
+  approveDeviceCode(userCode: string, options: DeviceApprovalOptions = {}): Promise<DeviceApproval> {
+    return this.#call('POST', `/__fake/device-codes/${enc(userCode)}/approve`, options);
+  }
+
+  expireDeviceCode(userCode: string): Promise<DeviceCodeInfo> {
+    return this.#call('POST', `/__fake/device-codes/${enc(userCode)}/expire`, {});
+  }
+
+  /** Which "still pending" status polls get (403 by default; the CLI treats 404 the same). */
+  setDevicePendingStatus(userCode: string, status: 403 | 404): Promise<DeviceCodeInfo> {
+    return this.#call('PUT', `/__fake/device-codes/${enc(userCode)}/pending-status`, { status });
   }
 
   /** Queues answers for the account's next model requests (appended to those still queued). */

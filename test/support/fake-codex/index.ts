@@ -22,6 +22,7 @@ import { FakeCodexState } from './state.ts';
 export { FakeCodexControl } from './control.ts';
 export { FakeCodexState } from './state.ts';
 export * from './types.ts';
+export * from './device-types.ts';
 
 export type FakeCodex = {
   /** Root URL, e.g. `http://127.0.0.1:PORT` (no trailing slash). */
@@ -68,6 +69,8 @@ async function route(state: FakeCodexState, req: IncomingMessage, res: ServerRes
   const method = req.method ?? 'GET';
   if (path?.startsWith('/__fake/')) return send(res, await handleControl(state, req));
   if (method === 'POST' && path === '/oauth/token') return send(res, await handleToken(state, req));
+  if (method === 'POST' && path === '/api/accounts/deviceauth/usercode') return send(res, await state.deviceAuth.handleUserCode(req));
+  if (method === 'POST' && path === '/api/accounts/deviceauth/token') return send(res, await state.deviceAuth.handleToken(req));
   if (method === 'POST' && path === '/backend-api/codex/responses') return handleResponses(state, req, res);
   if (method === 'GET' && path === '/backend-api/codex/models') return handleModels(state, req, res);
   if (method === 'GET' && path === '/backend-api/wham/usage') return handleUsage(state, req, res);

@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { defaultRateLimitHeaders, usageBodyFrom } from './catalog.ts';
+import { FakeDeviceAuth } from './device-auth.ts';
 import { mintAccessToken, mintIdToken, type Identity } from './jwt.ts';
 import {
   FAKE_CLIENT_ID,
@@ -64,6 +65,8 @@ export class FakeCodexState {
   readonly #refreshTokens = new Map<string, { family: string; generation: number }>();
   readonly #accessTokens = new Map<string, AccessTokenRecord>();
   readonly #codes = new Map<string, AuthorizationCode>();
+  /** The device-code sign-in (`device-auth.ts`). */
+  readonly deviceAuth = new FakeDeviceAuth(this);
 
   /** Creates a family with a first token set, as if the user had just signed in. */
   createFamily(options: FamilyOptions = {}): CreatedFamily {

@@ -305,6 +305,18 @@ describe('AuthBroker: reset', () => {
     });
   });
 
+  it('re-reads D1 at once, without reset, when the caller has seen a newer link version (provision)', async () => {
+    const { userId, broker, created } = await linkedUser({ accessTokenTtlSeconds: 3600 });
+    expectOk(await broker.getAccessToken(userId));
+    const other = await fake.createFamily({ accessTokenTtlSeconds: 3600 });
+    await storeFamily(userId, other);
+    // Without a newer version the cached tokens are served (no D1 read on every call)…
+    expect(await broker.getAccessToken(userId, 1)).toMatchObject({ ok: true, accountId: created.accountId });
+    // …and the version the key check read makes the broker notice the replacement.
+    const version = (await readCodexTokens(env.DB, userId))?.version ?? 0;
+    expect(await broker.getAccessToken(userId, version)).toEqual({ ok: true, accessToken: other.tokens.access_token, accountId: other.accountId });
+  });
+
   it('works again after a reconnect that follows a revoked sign-in', async () => {
     const { userId, broker } = await linkedUser({ accessTokenTtlSeconds: -60, script: [{ kind: 'invalidated' }] });
     expect(await broker.getAccessToken(userId)).toMatchObject({ ok: false, code: 'codex_reauth_required' });

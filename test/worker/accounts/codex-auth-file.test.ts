@@ -79,7 +79,16 @@ describe('reading ~/.codex/auth.json', () => {
     expect(errorOf(noAccount).message).toMatch(/no ChatGPT account id/);
   });
 
-  it('names fields of the wrong type', () => {
-    expect(errorOf(authFile({ tokens: 'abc' })).message).toContain('tokens');
+  it('says "missing", naming each field, when the tokens object lacks them (not "wrong type")', () => {
+    expect(errorOf(JSON.stringify({ tokens: {} })).message)
+      .toBe('The auth file is missing tokens.access_token and tokens.refresh_token. Run `codex login` again to get a complete file.');
+    const noRefresh = errorOf(authFile({}, { refresh_token: undefined })).message;
+    expect(noRefresh).toMatch(/^The auth file is missing tokens\.refresh_token\./);
+    expect(noRefresh).not.toContain('wrong type');
+  });
+
+  it('names fields of the wrong type and the type expected', () => {
+    expect(errorOf(authFile({ tokens: 'abc' })).message).toContain('wrong type: tokens (expected object)');
+    expect(errorOf(authFile({}, { account_id: 5 })).message).toContain('wrong type: tokens.account_id (expected string)');
   });
 });

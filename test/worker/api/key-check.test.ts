@@ -8,6 +8,11 @@ import { findApiKeyByHash, revokeApiKey } from '../../../worker/db/api-keys.ts';
 import { findOrCreateUser } from '../../../worker/db/users.ts';
 import { hashProxyKey } from '../../../worker/accounts/crypto.ts';
 import { generateProxyKey } from '../../../worker/accounts/proxy-keys.ts';
+import { getKeyring, sealTokenBundle } from '../../../worker/accounts/crypto.ts';
+import { parseCodexAuthFile } from '../../../worker/accounts/codex-auth-file.ts';
+import { readCodexTokens } from '../../../worker/db/codex-tokens.ts';
+import { REPLACE_CODEX_TOKENS_SQL, replaceCodexTokensParams } from '../../../worker/db/statements.ts';
+import { seedUser } from '../helpers/seed-user.ts';
 
 async function newUserWithKey() {
   const user = await findOrCreateUser(env.DB, `${crypto.randomUUID()}@example.com`, null, Date.now());
@@ -42,7 +47,7 @@ describe('proxy-key authentication on /v1', () => {
     const ctx = createExecutionContext();
     const res = await probe.request('/v1/whoami', { headers: { Authorization: `Bearer ${key}` } }, env, ctx);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ userId, keyId: id });
+    expect(await res.json()).toEqual({ userId, keyId: id, linkVersion: null });
     await waitOnExecutionContext(ctx);
   });
 
@@ -111,5 +116,38 @@ describe('proxy-key authentication on /v1', () => {
       headers: { Authorization: `Bearer ${key}` },
     });
     expect(res.status).not.toBe(401);
+  });
+});
+
+describe('tokens replaced in D1 behind the AuthBroker’s back (npm run provision)', () => {
+  function responsesCall(apiKey: string): Promise<Response> {
+    return exports.default.fetch(new Request('https://usemysub.test/v1/responses', {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${apiKey}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-5.5', input: 'hello' }),
+    }));
+  }
+
+  it('reads the link version in the key lookup itself', async () => {
+    const user = await seedUser();
+    const ctx = createExecutionContext();
+    const res = await probe.request('/v1/whoami', { headers: { Authorization: `Bearer ${user.apiKey}` } }, env, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(await res.json()).toMatchObject({ userId: user.userId, linkVersion: (await readCodexTokens(env.DB, user.userId))?.version });
+  });
+
+  it('serves the very next request with the new tokens, not the ones the broker had cached', async () => {
+    const user = await seedUser();
+    expect((await responsesCall(user.apiKey)).status).toBe(200);
+    expect((await user.fake.requests(user.accountId)).length).toBe(1);
+
+    // What provision does: the same statement, through wrangler, with no way to call the Durable Object.
+    const other = await user.fake.createFamily();
+    const sealed = await sealTokenBundle(await getKeyring(env.TOKEN_ENCRYPTION_KEY), user.userId, parseCodexAuthFile(JSON.stringify(other.authJson)));
+    await env.DB.prepare(REPLACE_CODEX_TOKENS_SQL).bind(...replaceCodexTokensParams(user.userId, sealed, Date.now())).run();
+
+    expect((await responsesCall(user.apiKey)).status).toBe(200);
+    expect((await user.fake.requests(other.accountId)).length).toBe(1);
+    expect((await user.fake.requests(user.accountId)).length).toBe(1);
   });
 });

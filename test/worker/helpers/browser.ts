@@ -34,6 +34,8 @@ export interface PostOptions {
   origin?: string | null;
   /** multipart/form-data instead of urlencoded (file uploads). */
   multipart?: FormData;
+  /** The Accept header; default `text/html`. */
+  accept?: string;
 }
 
 export class Browser {
@@ -71,6 +73,7 @@ export class Browser {
 
   async post(path: string, fields: Record<string, string> = {}, options: PostOptions = {}): Promise<Page> {
     const headers = this.#headers();
+    if (options.accept) headers.set('Accept', options.accept);
     const origin = options.origin === undefined ? this.origin : options.origin;
     if (origin !== null) headers.set('Origin', origin);
     const csrf = options.csrf === undefined ? csrfTokenIn(this.last?.html ?? '') : options.csrf;

@@ -8,6 +8,7 @@ import {
   upstreamTimeoutError,
   upstreamUnreachableError,
 } from '../../../worker/upstream/error-mapping.ts';
+import { reauthGrant } from '../../../worker/accounts/auth-broker-policy.ts';
 
 const NOW = Date.UTC(2025, 10, 24, 12, 0, 0);
 const IN_ONE_HOUR_S = NOW / 1000 + 3600;
@@ -92,10 +93,10 @@ const httpCases: HttpCase[] = [
     expect: { status: 502, code: 'upstream_error', type: 'api_error' },
   },
   {
-    name: '401 after the forced refresh → codex_reauth_required pointing to /onboarding',
+    name: '401 after the forced refresh → codex_reauth_required with the absolute /onboarding link',
     status: 401,
     body: { detail: 'Unauthorized' },
-    expect: { status: 401, code: 'codex_reauth_required', type: 'authentication_error', message: /\/onboarding/ },
+    expect: { status: 401, code: 'codex_reauth_required', type: 'authentication_error', message: /at https:\/\/proxy\.example\/onboarding\.$/ },
   },
   {
     name: '403 from an edge block → 502 upstream_error',
@@ -115,7 +116,7 @@ describe('mapping a non-2xx upstream answer', () => {
   for (const c of httpCases) {
     it(c.name, async () => {
       const body = c.body === null ? null : typeof c.body === 'string' ? c.body : JSON.stringify(c.body);
-      const err = await mapUpstreamResponse(new Response(body, { status: c.status, headers: c.headers }), NOW);
+      const err = await mapUpstreamResponse(new Response(body, { status: c.status, headers: c.headers }), NOW, 'https://proxy.example/');
       expect(err.status).toBe(c.expect.status);
       expect(err.code).toBe(c.expect.code);
       expect(err.type).toBe(c.expect.type);
@@ -123,6 +124,11 @@ describe('mapping a non-2xx upstream answer', () => {
       if (c.expect.message) expect(err.message).toMatch(c.expect.message);
     });
   }
+
+  it('says exactly what the AuthBroker says when the refresh token is refused: one reconnect message', async () => {
+    const err = await mapUpstreamResponse(new Response('{}', { status: 401 }), NOW, 'https://proxy.example');
+    expect(reauthGrant('https://proxy.example')).toMatchObject({ ok: false, message: err.message });
+  });
 
   it('never repeats upstream headers or tokens in the message', async () => {
     const res = new Response(JSON.stringify({ detail: 'nope' }), {

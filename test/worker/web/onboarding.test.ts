@@ -282,3 +282,244 @@ describe('the auth.json alternative', () => {
     expect((await browser.post('/onboarding/auth-json', {}, { multipart: broken })).html).toContain('not valid JSON');
   });
 });
+
+describe('one ChatGPT account, one user', () => {
+  async function postAuthJson(browser: Browser, authJson: unknown) {
+    await browser.get('/onboarding');
+    const form = new FormData();
+    form.set('auth_json', JSON.stringify(authJson));
+    return browser.post('/onboarding/auth-json', {}, { multipart: form });
+  }
+
+  it('refuses an auth.json of an account another user linked (409), and leaves both users as they were', async () => {
+    const first = await signIn();
+    const family = await fake.createFamily();
+    expect((await postAuthJson(first.browser, family.authJson)).status).toBe(303);
+
+    const second = await signIn();
+    const refused = await postAuthJson(second.browser, family.authJson);
+    expect(refused.status).toBe(409);
+    expect(refused.html).toContain('This ChatGPT account is already connected to another UseMySub account');
+    expect(refused.html).not.toContain(first.email);
+    expect(await readCodexTokens(env.DB, await userIdOf(second.email))).toBeNull();
+    expect((await readCodexTokens(env.DB, await userIdOf(first.email)))?.account_id).toBe(family.accountId);
+  });
+
+  it('refuses the pasted sign-in of an account another user linked', async () => {
+    const first = await signIn();
+    const { landed } = await connect(first.browser);
+
+    const second = await signIn();
+    const page = await second.browser.get('/onboarding');
+    const authorize = authorizeUrlIn(page.html);
+    const code = await fake.createAuthorizationCode({
+      family: landed.family,
+      codeChallenge: authorize.searchParams.get('code_challenge') ?? '',
+      redirectUri: OAUTH_REDIRECT_URI,
+    });
+    vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const refused = await second.browser.post('/onboarding/callback', {
+      callback_url: `${OAUTH_REDIRECT_URI}?code=${code.code}&state=${authorize.searchParams.get('state')}`,
+    });
+    expect(refused.status).toBe(409);
+    expect(refused.html).toContain('already connected to another UseMySub account');
+    expect(await readCodexTokens(env.DB, await userIdOf(second.email))).toBeNull();
+  });
+
+  it('lets the same user link the same account again', async () => {
+    const { browser, email } = await signIn();
+    const family = await fake.createFamily();
+    expect((await postAuthJson(browser, family.authJson)).status).toBe(303);
+    const before = await readCodexTokens(env.DB, await userIdOf(email));
+    expect((await postAuthJson(browser, family.authJson)).status).toBe(303);
+    expect((await readCodexTokens(env.DB, await userIdOf(email)))?.version).toBe((before?.version ?? 0) + 1);
+  });
+
+  it('is guarded by a unique index, whatever writes the row', async () => {
+    const [a, b] = [await signIn(), await signIn()];
+    const family = await fake.createFamily();
+    expect((await postAuthJson(a.browser, family.authJson)).status).toBe(303);
+    const write = env.DB.prepare(
+      `INSERT INTO codex_tokens (user_id, ciphertext, account_id, updated_at) VALUES (?, 'x', ?, 0)`,
+    ).bind(await userIdOf(b.email), family.accountId).run();
+    await expect(write).rejects.toThrow(/UNIQUE constraint failed: codex_tokens\.account_id/);
+  });
+});
+
+describe('device-code sign-in', () => {
+  const DEVICE_COOKIE = 'usemysub_device';
+
+  /** The code the page shows. */
+  function userCodeIn(html: string): string {
+    const code = /<code id="device-code">([^<]+)<\/code>/.exec(html)?.[1];
+    if (!code) throw new Error('no device code on the page');
+    return code;
+  }
+
+  /** Presses "Get a sign-in code" and follows to the page that shows it. */
+  async function startDevice(browser: Browser) {
+    await browser.get('/onboarding');
+    const started = await browser.post('/onboarding/device');
+    expect(started.status).toBe(303);
+    expect(started.location).toBe('/onboarding');
+    const page = await browser.follow(started);
+    return { page, userCode: userCodeIn(page.html) };
+  }
+
+  /** What the page's script does every interval. */
+  async function poll(browser: Browser): Promise<{ state: string; redirect?: string; retryAfterMs?: number }> {
+    const answer = await browser.post('/onboarding/device/poll', {}, { accept: 'application/json' });
+    expect(answer.status).toBe(200);
+    return JSON.parse(answer.html) as { state: string; redirect?: string; retryAfterMs?: number };
+  }
+
+  /** Moves the Worker's clock past the poll interval the fake hands out (5 s). */
+  function later(ms = 5_100): void {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.now() + ms);
+  }
+
+  it('shows the code and the link; the code is stored only encrypted, the login id only hashed, for 15 minutes', async () => {
+    const { browser, email } = await signIn();
+    const { page, userCode } = await startDevice(browser);
+    expect(userCode).toMatch(/^[A-Z0-9]{4}-[A-Z0-9]{5}$/);
+    expect(page.html).toContain('href="https://auth.openai.com/codex/device"');
+    expect(page.html).toContain('id="device-poll"');
+    expect(page.html).toContain(`src="/assets/app.`);
+
+    const loginId = browser.cookies.get(DEVICE_COOKIE) ?? '';
+    expect(loginId).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const row = await env.DB.prepare('SELECT * FROM device_logins WHERE login_hash = ?').bind(await hashSecret(loginId)).first<Record<string, unknown>>();
+    expect(row?.user_id).toBe(await userIdOf(email));
+    expect(String(row?.secret_ciphertext)).toMatch(/^v1\.[0-9a-f]{8}\./);
+    expect(JSON.stringify(row)).not.toContain(userCode);
+    expect(JSON.stringify(row)).not.toContain(loginId);
+    expect(Number(row?.expires_at) - Number(row?.created_at)).toBe(15 * 60_000);
+  });
+
+  it('is bound to the browser that started it: another session of the same user, or another user with the cookie, sees no code', async () => {
+    const { browser, email } = await signIn();
+    const { userCode } = await startDevice(browser);
+    const sameUser = await signIn(email);
+    expect((await sameUser.browser.get('/onboarding')).html).not.toContain(userCode);
+    const other = await signIn();
+    other.browser.cookies.set(DEVICE_COOKIE, browser.cookies.get(DEVICE_COOKIE) ?? '');
+    expect((await other.browser.get('/onboarding')).html).not.toContain(userCode);
+    expect((await poll(other.browser)).state).toBe('failed');
+  });
+
+  it('waits while ChatGPT answers 403 or 404, connects once approved, and the page moves on to the dashboard', async () => {
+    const { browser, email } = await signIn();
+    const { userCode } = await startDevice(browser);
+
+    expect(await poll(browser)).toEqual({ state: 'pending', retryAfterMs: 5_000 });
+    later();
+    await fake.setDevicePendingStatus(userCode, 404);
+    expect((await poll(browser)).state).toBe('pending');
+    expect((await fake.deviceCode(userCode)).polls).toBe(2);
+
+    const approval = await fake.approveDeviceCode(userCode, { planType: 'pro' });
+    later();
+    // The fake's code exchange demands redirect_uri https://auth.openai.com/deviceauth/callback and the verifier it made.
+    expect(await poll(browser)).toEqual({ state: 'connected', redirect: '/dashboard?notice=connected' });
+    const userId = await userIdOf(email);
+    expect(await readCodexTokens(env.DB, userId)).toMatchObject({ account_id: approval.accountId, plan_type: 'pro', status: 'active' });
+    expect(browser.cookies.has(DEVICE_COOKIE)).toBe(false);
+    vi.useRealTimers();
+    expect((await modelRequest(browser, userId)).status).toBe(200);
+  });
+
+  it('asks ChatGPT at most once per interval, however often the page asks', async () => {
+    const { browser } = await signIn();
+    const { userCode } = await startDevice(browser);
+    await poll(browser);
+    const second = await poll(browser);
+    expect(second.state).toBe('pending');
+    expect(second.retryAfterMs).toBeGreaterThan(0);
+    expect((await fake.deviceCode(userCode)).polls).toBe(1);
+  });
+
+  it('works without script: the Continue button polls once and comes back until the code is approved', async () => {
+    const { browser } = await signIn();
+    const { userCode } = await startDevice(browser);
+    const waiting = await browser.post('/onboarding/device/poll');
+    expect(waiting.status).toBe(303);
+    expect(waiting.location).toBe('/onboarding?device=waiting');
+    const again = await browser.follow(waiting);
+    expect(again.html).toContain('Not approved yet');
+    expect(userCodeIn(again.html)).toBe(userCode);
+
+    await fake.approveDeviceCode(userCode);
+    later();
+    const done = await browser.post('/onboarding/device/poll');
+    expect(done.status).toBe(303);
+    expect(done.location).toBe('/dashboard?notice=connected');
+  });
+
+  it('says the code expired when ChatGPT ends it, and offers a new one', async () => {
+    const { browser } = await signIn();
+    const { userCode } = await startDevice(browser);
+    await fake.expireDeviceCode(userCode);
+    vi.spyOn(console, 'warn').mockImplementation(() => {});
+    expect(await poll(browser)).toEqual({ state: 'failed', redirect: '/onboarding' });
+    const page = await browser.get('/onboarding');
+    expect(page.status).toBe(400);
+    expect(page.html).toContain('That sign-in code expired');
+    expect(page.html).toContain('id="device-start"');
+    expect(page.html).not.toContain(userCode);
+  });
+
+  it('gives up by its own clock after 15 minutes, without asking ChatGPT again', async () => {
+    const { browser } = await signIn();
+    const { userCode } = await startDevice(browser);
+    later(15 * 60_000 + 1_000);
+    expect((await poll(browser)).state).toBe('failed');
+    expect((await fake.deviceCode(userCode)).polls).toBe(0);
+    expect((await browser.get('/onboarding')).html).toContain('That sign-in code expired');
+  });
+
+  it('says when ChatGPT has device-code sign-in switched off (404), and keeps the other ways open', async () => {
+    const { browser } = await signIn();
+    await browser.get('/onboarding');
+    await fake.deviceAuthSettings({ enabled: false });
+    vi.spyOn(console, 'warn').mockImplementation(() => {});
+    try {
+      const page = await browser.post('/onboarding/device');
+      expect(page.status).toBe(502);
+      expect(page.html).toContain('ChatGPT does not offer sign-in with a code right now');
+      expect(authorizeUrlIn(page.html).searchParams.get('state')).toBeTruthy();
+      expect(page.html).toContain('id="auth_json"');
+    } finally {
+      await fake.deviceAuthSettings({ enabled: true });
+    }
+  });
+
+  it('stops at a bot check in front of auth.openai.com (an HTML 403) instead of waiting 15 minutes', async () => {
+    const { browser } = await signIn();
+    await startDevice(browser);
+    vi.spyOn(console, 'warn').mockImplementation(() => {});
+    await fake.deviceAuthSettings({ challenge: true });
+    try {
+      expect((await poll(browser)).state).toBe('failed');
+    } finally {
+      await fake.deviceAuthSettings({ challenge: false });
+    }
+    const page = await browser.get('/onboarding');
+    expect(page.html).toContain('ChatGPT asked the server to prove it is a browser');
+    expect(page.html).toContain('id="authorize-link"');
+  });
+
+  it('refuses a ChatGPT account another user has linked', async () => {
+    const first = await signIn();
+    const { landed } = await connect(first.browser);
+    const { browser, email } = await signIn();
+    const { userCode } = await startDevice(browser);
+    await fake.approveDeviceCode(userCode, { family: landed.family });
+    vi.spyOn(console, 'warn').mockImplementation(() => {});
+    expect((await poll(browser)).state).toBe('failed');
+    const page = await browser.get('/onboarding');
+    expect(page.status).toBe(409);
+    expect(page.html).toContain('already connected to another UseMySub account');
+    expect(await readCodexTokens(env.DB, await userIdOf(email))).toBeNull();
+  });
+});

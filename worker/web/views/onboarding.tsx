@@ -2,21 +2,34 @@
 /** /onboarding: connect (or reconnect) a ChatGPT account. */
 import type { FC } from 'hono/jsx';
 import type { CodexTokenRow } from '../../db/codex-tokens.ts';
+import { DEVICE_VERIFICATION_URL } from '../../upstream/device-auth.ts';
 import { OAUTH_REDIRECT_URI } from '../../upstream/oauth.ts';
+import type { DeviceLoginView } from '../device-login.ts';
 import type { WebSession } from '../context.ts';
 import type { ConnectFailure } from '../onboarding.ts';
-import { CopyBlock, Csrf, Field, Notice, describedBy } from './components.tsx';
+import { CopyBlock, Csrf, Field, Notice, Time, describedBy } from './components.tsx';
 import { Layout } from './layout.tsx';
+
+export type OnboardingForm = 'device' | 'callback' | 'auth_file';
 
 export interface OnboardingProps {
   session: WebSession;
   csrfToken: string;
   authorizeUrl: string;
   link: CodexTokenRow | null;
-  /** What went wrong with the last paste or upload, and which form it came from. */
-  failure?: { failure: ConnectFailure; from: 'callback' | 'auth_file' } | undefined;
+  /** What went wrong with the last paste, upload or device sign-in, and which form it came from. */
+  failure?: { failure: ConnectFailure; from: OnboardingForm } | undefined;
+  /** The device-code sign-in this browser has under way, if any. */
+  device?: DeviceLoginView | null | undefined;
+  /** The no-script "continue" button was pressed before the code was approved. */
+  deviceWaiting?: boolean | undefined;
   pasted?: string | undefined;
 }
+
+/** One ChatGPT account serves one UseMySub account; the other user is never named. */
+export const ACCOUNT_TAKEN_MESSAGE =
+  'This ChatGPT account is already connected to another UseMySub account, and one ChatGPT account can serve only one ' +
+  'UseMySub account. Sign in here with the email of that account instead, or connect a different ChatGPT account.';
 
 /** The message for each way a connection attempt can fail: what happened, and what to do now. */
 export function failureMessage(failure: ConnectFailure): string {
@@ -41,6 +54,16 @@ export function failureMessage(failure: ConnectFailure): string {
       return 'ChatGPT could not be reached to finish the sign-in. Please try again in a minute with the new sign-in link below.';
     case 'incomplete_tokens':
       return 'ChatGPT answered without a complete login (no account id or refresh token). Try again, and choose a ChatGPT workspace if asked.';
+    case 'account_taken':
+      return ACCOUNT_TAKEN_MESSAGE;
+    case 'device_disabled':
+      return 'ChatGPT does not offer sign-in with a code right now. Use the sign-in link below instead.';
+    case 'device_unavailable':
+      return 'ChatGPT could not be reached to get a sign-in code. Try again in a minute, or use the sign-in link below.';
+    case 'device_expired':
+      return 'That sign-in code expired (codes last 15 minutes) or was ended by ChatGPT. Get a new code and approve it right away.';
+    case 'device_challenged':
+      return 'ChatGPT asked the server to prove it is a browser, so sign-in with a code cannot finish here. Use the sign-in link below instead.';
     case 'auth_file':
       return failure.message;
   }
@@ -64,7 +87,68 @@ const LinkStatus: FC<{ link: CodexTokenRow | null }> = ({ link }) => {
   );
 };
 
+/** Device-code sign-in: get a code, approve it at auth.openai.com, and the page moves on by itself. */
+const DeviceSection: FC<OnboardingProps> = (props) => {
+  const device = props.device;
+  if (device?.state === 'pending' || device?.state === 'finishing') {
+    const login = device.state === 'pending' ? device.login : null;
+    return (
+      <section class="card device" aria-labelledby="device-heading">
+        <h2 id="device-heading">Sign in with a code</h2>
+        <ol class="device-steps">
+          <li>
+            Open{' '}
+            <a href={DEVICE_VERIFICATION_URL} target="_blank" rel="noopener noreferrer" id="device-link">
+              {DEVICE_VERIFICATION_URL.replace(/^https:\/\//, '')}<span class="visually-hidden"> (opens in a new tab)</span>
+            </a>{' '}
+            on this or any other device, and sign in to ChatGPT.
+          </li>
+          <li>Enter this code and approve:</li>
+        </ol>
+        {login ? (
+          <>
+            <CopyBlock id="device-code" label="Your sign-in code" value={login.userCode} />
+            <p class="hint">
+              It expires <Time ms={login.expiresAt} relative />. Never share it: anyone who enters it could link their
+              ChatGPT account here.
+            </p>
+          </>
+        ) : null}
+        {props.deviceWaiting ? (
+          <Notice tone="warning" title="Not approved yet">Approve the code at ChatGPT first, then press Continue again.</Notice>
+        ) : null}
+        <form method="post" action="/onboarding/device/poll" class="button-row" id="device-poll"
+          data-device-poll={String(login?.intervalMs ?? 1000)}>
+          <Csrf token={props.csrfToken} />
+          <button type="submit" class="button button-primary">I have approved it, continue</button>
+          <span class="muted small" id="device-status" role="status" aria-live="polite">
+            {login ? 'Waiting for your approval…' : 'Finishing the sign-in…'}
+          </span>
+        </form>
+        <form method="post" action="/onboarding/device" class="inline-form">
+          <Csrf token={props.csrfToken} />
+          <button type="submit" class="button button-quiet button-small">Get a new code</button>
+        </form>
+      </section>
+    );
+  }
+  return (
+    <section class="card device" aria-labelledby="device-heading">
+      <h2 id="device-heading">Sign in with a code</h2>
+      <p>
+        Get a one-time code, approve it in ChatGPT (on this or any other device), and this page moves on by itself.
+        This is what <code>codex login --device-auth</code> does.
+      </p>
+      <form method="post" action="/onboarding/device">
+        <Csrf token={props.csrfToken} />
+        <button type="submit" class="button button-primary" id="device-start">Get a sign-in code</button>
+      </form>
+    </section>
+  );
+};
+
 export const OnboardingPage: FC<OnboardingProps> = (props) => {
+  const deviceError = props.failure?.from === 'device' ? failureMessage(props.failure.failure) : undefined;
   const callbackError = props.failure?.from === 'callback' ? failureMessage(props.failure.failure) : undefined;
   const fileError = props.failure?.from === 'auth_file' ? failureMessage(props.failure.failure) : undefined;
   return (
@@ -79,6 +163,10 @@ export const OnboardingPage: FC<OnboardingProps> = (props) => {
       <LinkStatus link={props.link} />
       {callbackError ? <Notice tone="error" title="Not connected yet">{callbackError}</Notice> : null}
 
+      {deviceError ? <Notice tone="error" title="Not connected yet">{deviceError}</Notice> : null}
+      <DeviceSection {...props} />
+
+      <h2 class="section-heading">Or sign in with a link and paste the address</h2>
       <ol class="steps">
         <li class="card step">
           <h2><span class="step-number" aria-hidden="true">1</span> Sign in to ChatGPT</h2>
