@@ -6,6 +6,7 @@ import { azureOpenAiApp } from './api/azure-openai.ts';
 import { notFoundPage, webApp } from './web/app.tsx';
 export { AuthBroker } from './accounts/auth-broker.ts';
 export { CodexRelay } from './upstream/codex-relay.ts';
+export { ResponseStore } from './accounts/response-store.ts';
 
 const app = new Hono<{ Bindings: Env; Variables: AuthVariables }>();
 // Every OpenAI-surface route, and the unprefixed aliases some clients (Cursor) call, needs a proxy key.

@@ -235,6 +235,22 @@ describe('fake Codex responses endpoint', () => {
     }
   });
 
+  it('answers 404 for item references and echoed item ids, as the stateless backend does', async () => {
+    const family = fake.state.createFamily();
+    const inputs = [
+      [{ type: 'item_reference', id: 'rs_abc' }],
+      [{ type: 'reasoning', id: 'rs_abc', summary: [], encrypted_content: 'gAAAA' }],
+      [{ type: 'function_call', id: 'rs_abc', call_id: 'call_1', name: 'f', arguments: '{}' }],
+    ];
+    for (const input of inputs) {
+      const response = await callResponses(family, { ...validBody(), input });
+      expect(response.status).toBe(404);
+      const body = (await response.json()) as { error: { message: string; type: string; param: string } };
+      expect(body.error).toMatchObject({ type: 'invalid_request_error', param: 'input' });
+      expect(body.error.message).toMatch(/^Item with id 'rs_abc' not found\. Items are not persisted when `store` is set to false\./);
+    }
+  });
+
   it('consumes scripted answers in order, then streams normally again', async () => {
     const family = fake.state.createFamily();
     await fake.control.scriptResponses(family.accountId, [

@@ -288,3 +288,24 @@ function isTokenBundle(value: unknown): value is TokenBundle {
     numberOrNull(v.refreshedAt)
   );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Stored Responses items (accounts/response-store.ts)
+
+/**
+ * AAD for one row of a user's response store: the purpose label differs from token bundles', and
+ * the row key is bound too, so a ciphertext opens only in the row (and for the user) it was made for.
+ */
+export function storedItemsAad(userId: string, rowKey: string): string {
+  return `usemysub:response_store:v1:${userId}:${rowKey}`;
+}
+
+/** Seals one stored value (a response record, an item, a tool turn's reasoning) for `userId`'s row `rowKey`. */
+export function sealStoredValue(keyring: Keyring, userId: string, rowKey: string, value: unknown): Promise<string> {
+  return keyring.encryptJson(value, storedItemsAad(userId, rowKey));
+}
+
+/** Opens a value sealed by sealStoredValue for the same user and row; throws DecryptError otherwise. */
+export function openStoredValue(keyring: Keyring, userId: string, rowKey: string, envelope: string): Promise<unknown> {
+  return keyring.decryptJson(envelope, storedItemsAad(userId, rowKey));
+}

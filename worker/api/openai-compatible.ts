@@ -16,6 +16,7 @@ import { conversationCacheKey } from './prompt-cache.ts';
 import { normalizeResponsesRequest, type UpstreamResponsesBody } from '../translate/responses-request.ts';
 import { collectResponse, responsesSseStream } from '../translate/responses-stream.ts';
 import { SSE_HEADERS, type SseEvent } from '../translate/sse.ts';
+import { chatInputWithReasoning, rememberResponse, rememberToolReasoning, resolveResponsesInput } from './continuity.ts';
 
 /** Largest request body accepted (images arrive inline as data URLs). */
 export const MAX_REQUEST_BODY_BYTES = 20 * 1024 * 1024;
@@ -99,8 +100,15 @@ async function openUpstream(
     body: { ...body, prompt_cache_key: promptCacheKey },
     promptCacheKey,
     signal: c.req.raw.signal,
-    waitUntil: (promise) => c.executionCtx.waitUntil(promise),
+    waitUntil: waitUntilOf(c),
   });
+}
+
+const waitUntilOf = (c: Context<AppEnv>) => (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise);
+
+/** The events, watched on their way by `observer` (when there is one). */
+function observed(events: ReadableStream<SseEvent>, observer: TransformStream<SseEvent, SseEvent> | null): ReadableStream<SseEvent> {
+  return observer ? events.pipeThrough(observer) : events;
 }
 
 export function methodNotAllowed(method: string): never {
@@ -111,9 +119,12 @@ export function methodNotAllowed(method: string): never {
 export async function answerChat(c: Context<AppEnv>, raw: unknown): Promise<Response> {
   const request = normalizeChatRequest(raw, { reasoningDisplay: reasoningDisplaySetting(c.env) });
   logIgnored(request.ignored);
-  const events = await openUpstream(c, request.body, request.promptCacheKey).catch((err: unknown) => {
+  const userId = c.get('caller').userId;
+  const input = await chatInputWithReasoning(c.env, userId, request.body.input as Record<string, unknown>[]);
+  const upstream = await openUpstream(c, { ...request.body, input }, request.promptCacheKey).catch((err: unknown) => {
     throw chatError(err);
   });
+  const events = observed(upstream, rememberToolReasoning(c.env, userId, waitUntilOf(c)));
   const answer = {
     id: `chatcmpl-${crypto.randomUUID().replaceAll('-', '')}`,
     created: Math.floor(Date.now() / 1000),
@@ -145,7 +156,15 @@ export const openAiCompatibleApp = new Hono<AppEnv>()
   .post('/responses', async (c) => {
     const request = normalizeResponsesRequest(await readJsonBody(c.req.raw));
     logIgnored(request.ignored);
-    const events = await openUpstream(c, request.body, request.promptCacheKey);
+    const userId = c.get('caller').userId;
+    const { history, input } = await resolveResponsesInput(c.env, userId, request);
+    const upstream = await openUpstream(c, { ...request.body, input: [...history, ...input] }, request.promptCacheKey);
+    const remember = rememberResponse(c.env, userId, waitUntilOf(c), {
+      store: request.store,
+      previousResponseId: request.storeQuery.previousResponseId,
+      input,
+    });
+    const events = observed(upstream, remember);
     if (request.stream) {
       return new Response(responsesSseStream(events, { onError: logStreamError }), { headers: SSE_HEADERS });
     }

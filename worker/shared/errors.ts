@@ -23,6 +23,8 @@ const ERROR_TABLE = {
   unsupported_parameter: { status: 400, type: 'invalid_request_error' },
   model_not_found: { status: 404, type: 'invalid_request_error' },
   not_found: { status: 404, type: 'invalid_request_error' },
+  item_not_found: { status: 404, type: 'invalid_request_error' },
+  previous_response_not_found: { status: 400, type: 'invalid_request_error' },
   method_not_allowed: { status: 405, type: 'invalid_request_error' },
   request_too_large: { status: 413, type: 'invalid_request_error' },
   usage_limit_reached: { status: 429, type: 'usage_limit_reached' },

@@ -10,6 +10,7 @@ import {
 } from './backend-rules.ts';
 import { ApiError } from '../shared/errors.ts';
 import { normalizeResponsesToolChoice, normalizeResponsesTools } from './web-search.ts';
+import { referencedId, referencedIds, withoutItemIds, type StoreQuery } from './stored-context.ts';
 
 /**
  * Parameters the Codex backend refuses ("Unsupported parameter"), so they are dropped and the
@@ -31,8 +32,11 @@ export const REJECTED_PARAMETERS = [
   'prompt_cache_retention',
 ] as const;
 
-/** Parameters that cannot work without server-side storage (`store:false` is mandatory): 400. */
-export const STATEFUL_PARAMETERS = ['previous_response_id', 'conversation'] as const;
+/**
+ * Parameters that need server-side state we do not keep: 400. (`previous_response_id` is served
+ * from the user's response store; see stored-context.ts.)
+ */
+export const STATEFUL_PARAMETERS = ['conversation'] as const;
 
 export type UpstreamResponsesBody = Record<string, unknown> & {
   model: string;
@@ -51,6 +55,10 @@ export interface NormalizedResponsesRequest {
   promptCacheKey: string | null;
   /** Client parameters that were dropped or overridden (for logs). */
   ignored: string[];
+  /** Whether this response is kept for later `previous_response_id` / `item_reference` (OpenAI's default: yes). */
+  store: boolean;
+  /** What the request needs from the response store (nothing for most requests). */
+  storeQuery: StoreQuery;
 }
 
 // Shape checks only; policy (aliases, efforts, stateful parameters) follows in code.
@@ -68,9 +76,10 @@ const requestSchema = z.looseObject({
   parallel_tool_calls: z.boolean().nullish(),
   prompt_cache_key: z.string().nullish(),
   text: z.looseObject({}).nullish(),
+  previous_response_id: z.string().min(1).nullish(),
 });
 
-function normalizeInput(input: unknown): unknown[] {
+function normalizeInput(input: unknown): Record<string, unknown>[] {
   if (input === undefined || input === null) {
     throw new ApiError('invalid_request', "Missing required parameter: 'input'.", { param: 'input' });
   }
@@ -90,9 +99,12 @@ function normalizeInput(input: unknown): unknown[] {
         param: `input[${i}]`,
       });
     }
+    // References stay as they are until the store's items replace them (stored-context.ts).
+    if (referencedId(item) !== null) return item;
     // The backend refuses system-role input ("System messages are not allowed"); the Codex CLI
     // sends the same text as a developer message, which the model treats the same way.
-    return item.role === 'system' ? { ...item, role: 'developer' } : item;
+    const [plain] = withoutItemIds([item]);
+    return plain!.role === 'system' ? { ...plain, role: 'developer' } : plain!;
   });
 }
 
@@ -133,7 +145,8 @@ export function normalizeResponsesRequest(raw: unknown): NormalizedResponsesRequ
       delete rest[name];
     }
   }
-  if (req.store === true) ignored.push('store');
+  // Served here from the store (the backend refuses it), so not sent on, and not "ignored" either.
+  delete rest.previous_response_id;
 
   const include = [...(req.include ?? [])];
   if (!include.includes(ENCRYPTED_REASONING_INCLUDE)) include.push(ENCRYPTED_REASONING_INCLUDE);
@@ -154,5 +167,6 @@ export function normalizeResponsesRequest(raw: unknown): NormalizedResponsesRequ
   };
   const promptCacheKey = req.prompt_cache_key ?? null;
   if (promptCacheKey === null) delete body.prompt_cache_key;
-  return { body, stream: req.stream === true, promptCacheKey, ignored };
+  const storeQuery: StoreQuery = { previousResponseId: req.previous_response_id ?? null, itemIds: referencedIds(input), callIds: [] };
+  return { body, stream: req.stream === true, promptCacheKey, ignored, store: req.store !== false, storeQuery };
 }

@@ -109,6 +109,12 @@ dashboardRoutes.post('/account/delete', member, async (c) => {
     // encrypted and unreachable, but worth a log line.
     console.error(JSON.stringify({ event: 'broker_forget_failed', userId: session.userId, error: String(err) }));
   }
+  try {
+    await c.env.RESPONSE_STORE.getByName(session.userId).forget(session.userId);
+  } catch (err) {
+    // Stored items are encrypted and expire within the store's TTL anyway.
+    console.error(JSON.stringify({ event: 'response_store_forget_failed', userId: session.userId, error: String(err) }));
+  }
   console.log(JSON.stringify({ event: 'account_deleted', userId: session.userId }));
   dropSessionCookie(c);
   return c.redirect('/login?notice=account_deleted', 303);

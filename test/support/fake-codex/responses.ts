@@ -9,9 +9,13 @@ import { MODELS_ETAG, MODELS_JSON } from './catalog.ts';
 import { lowerCaseHeaders, readBody, send, sleep, type Answer } from './http.ts';
 import { encodeFrame, errorEventStream, failedStream, successStream, type SseFrame, type StreamContext } from './sse.ts';
 import type { FakeCodexState } from './state.ts';
+import { storedItemViolation } from './stateless.ts';
 import type { RecordedRequest, ResponseStep } from './types.ts';
 
-/** Parameters the backend refuses outright (CODEX-PROTOCOL.md §3). */
+/**
+ * Parameters the backend refuses outright (CODEX-PROTOCOL.md §3). `previous_response_id` gets the
+ * same `{"detail":"Unsupported parameter: previous_response_id"}` users of other proxies report.
+ */
 const REJECTED_PARAMS = [
   'max_output_tokens',
   'temperature',
@@ -151,6 +155,11 @@ export async function handleResponses(state: FakeCodexState, req: IncomingMessag
   if (violation) {
     record(400, 'none');
     return send(res, { ...detail(400, violation), headers: rateHeaders });
+  }
+  const storedItem = storedItemViolation(body as Record<string, unknown>);
+  if (storedItem) {
+    record(storedItem.status, 'none');
+    return send(res, { ...storedItem, headers: rateHeaders });
   }
 
   const step = state.nextResponseStep(accountId);

@@ -41,10 +41,12 @@ describe('what the backend always gets', () => {
     expect(normalizeResponsesRequest({ ...minimal, instructions: null }).body.instructions).toBe(DEFAULT_INSTRUCTIONS);
   });
 
-  it('forces store:false even when the client asks to store', () => {
+  it('sends store:false upstream whatever the client asks, and keeps its wish for our own store', () => {
     const result = normalizeResponsesRequest({ ...minimal, store: true });
     expect(result.body.store).toBe(false);
-    expect(result.ignored).toContain('store');
+    expect(result.store).toBe(true);
+    expect(normalizeResponsesRequest(minimal).store).toBe(true);
+    expect(normalizeResponsesRequest({ ...minimal, store: false }).store).toBe(false);
   });
 
   it('adds encrypted reasoning to the include list without losing the client entries', () => {
@@ -152,11 +154,17 @@ describe('bad requests get a 400 naming the param', () => {
     expect(rejects({ input: 'hi' }).message).toBe("Missing required parameter: 'model'.");
   });
 
-  it('refuses previous_response_id instead of silently losing the conversation', () => {
-    const err = rejects({ ...minimal, previous_response_id: 'resp_1' });
-    expect(err).toMatchObject({ status: 400, param: 'previous_response_id' });
-    expect(err.message).toMatch(/whole conversation/);
-    expect(normalizeResponsesRequest({ ...minimal, previous_response_id: null }).body).not.toHaveProperty('previous_response_id');
+  it('takes previous_response_id for the store and never sends it upstream', () => {
+    const result = normalizeResponsesRequest({ ...minimal, previous_response_id: 'resp_1' });
+    expect(result.storeQuery).toEqual({ previousResponseId: 'resp_1', itemIds: [], callIds: [] });
+    expect(result.body).not.toHaveProperty('previous_response_id');
+    expect(result.ignored).not.toContain('previous_response_id');
+    expect(normalizeResponsesRequest({ ...minimal, previous_response_id: null }).storeQuery.previousResponseId).toBeNull();
+    expect(rejects({ ...minimal, previous_response_id: 7 }).param).toBe('previous_response_id');
+  });
+
+  it('still refuses conversation, which needs state we do not keep', () => {
+    expect(rejects({ ...minimal, conversation: 'conv_1' })).toMatchObject({ status: 400, param: 'conversation' });
   });
 
   it('refuses background mode but accepts background:false', () => {

@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { parseCodexAuthFile } from '../../../worker/accounts/codex-auth-file.ts';
 import { getKeyring, sealTokenBundle } from '../../../worker/accounts/crypto.ts';
+import { lookupStored } from '../../../worker/accounts/response-store.ts';
 import { markCodexReauthRequired, replaceCodexTokens } from '../../../worker/db/codex-tokens.ts';
 import { findUserByEmail } from '../../../worker/db/users.ts';
 import { parseUsageBody } from '../../../worker/upstream/rate-limits.ts';
@@ -343,6 +344,10 @@ describe('deleting the account', () => {
     const { key } = await createKey(browser, 'doomed');
     // A second key whose page was never loaded: its flash must go with the account too.
     expect((await browser.post('/dashboard/keys', { name: 'unseen' })).status).toBe(303);
+    const store = env.RESPONSE_STORE.getByName(userId);
+    await store.saveToolReasoning(userId, ['call_doomed'], [{ type: 'reasoning', summary: [], encrypted_content: 'gAAAA' }]);
+    const storedCall = { previousResponseId: null, itemIds: [], callIds: ['call_doomed'] };
+    expect(Object.keys((await lookupStored(env, userId, storedCall)).toolReasoning)).toEqual(['call_doomed']);
     const confirm = await browser.get('/account/delete');
     expect(confirm.html).toContain('your 2 API keys');
     expect(confirm.html).toContain('your ChatGPT connection (the stored tokens)');
@@ -364,6 +369,8 @@ describe('deleting the account', () => {
     // The user's AuthBroker keeps nothing either (no usage snapshot, no pending tokens).
     const leftovers = await runInDurableObject(env.AUTH_BROKER.getByName(userId), (_broker, state) => [...state.storage.kv.list()]);
     expect(leftovers).toEqual([]);
+    // Nor does their response store.
+    expect((await lookupStored(env, userId, storedCall)).toolReasoning).toEqual({});
     expect((await browser.get('/dashboard')).location).toBe('/login');
     expect((await browser.get('/login?notice=account_deleted')).html).toContain('Your account, your ChatGPT connection and all your keys have been deleted.');
   });
