@@ -11,7 +11,9 @@ import { normalizeChatRequest, reasoningDisplaySetting } from '../translate/chat
 import { chatError, chatSseStream, collectChatCompletion } from '../translate/chat-response.ts';
 import { openModelStream } from '../upstream/codex-client.ts';
 import { ApiError } from '../shared/errors.ts';
-import { describeModel, listModels } from '../upstream/models.ts';
+import { resolveServedModel } from '../translate/backend-rules.ts';
+import { listModels, lookupModel, modelObject } from '../translate/model-catalog.ts';
+import { callerModels, type CallerModels } from './caller-models.ts';
 import { conversationCacheKey } from './prompt-cache.ts';
 import { normalizeResponsesRequest, type UpstreamResponsesBody } from '../translate/responses-request.ts';
 import { collectResponse, responsesSseStream } from '../translate/responses-stream.ts';
@@ -88,6 +90,7 @@ function logIgnored(params: string[]): void {
  */
 async function openUpstream(
   c: Context<AppEnv>,
+  access: CallerModels,
   body: UpstreamResponsesBody,
   clientCacheKey: string | null,
 ): Promise<ReadableStream<SseEvent>> {
@@ -99,7 +102,14 @@ async function openUpstream(
     promptCacheKey,
     signal: c.req.raw.signal,
     waitUntil: (promise) => c.executionCtx.waitUntil(promise),
+    grant: access.grant,
+    modelsEtag: access.modelsEtag,
   });
+}
+
+/** The caller's token and catalog (one AuthBroker call); `fresh` waits for a stale catalog to be revalidated. */
+function modelsFor(c: Context<AppEnv>, fresh = false): Promise<CallerModels> {
+  return callerModels(c.env, c.get('caller').userId, (promise) => c.executionCtx.waitUntil(promise), { fresh });
 }
 
 function methodNotAllowed(method: string): never {
@@ -107,22 +117,19 @@ function methodNotAllowed(method: string): never {
 }
 
 export const openAiCompatibleApp = new Hono<AppEnv>()
-  .get('/models', (c) => c.json(listModels()))
-  .get('/models/:id', (c) => {
-    const model = describeModel(c.req.param('id'));
-    if (!model) {
-      throw new ApiError('model_not_found', `The model '${c.req.param('id')}' does not exist or is not served here.`, {
-        param: 'model',
-      });
-    }
-    return c.json(model);
+  .get('/models', async (c) => c.json(listModels((await modelsFor(c, true)).models)))
+  .get('/models/:id', async (c) => {
+    const { models } = await modelsFor(c, true);
+    const id = c.req.param('id');
+    if (!lookupModel(models, id)) resolveServedModel(models, id);
+    return c.json(modelObject(id.trim().toLowerCase()));
   })
   .post('/chat/completions', async (c) => {
-    const request = normalizeChatRequest(await readJsonBody(c.req.raw), {
-      reasoningDisplay: reasoningDisplaySetting(c.env),
-    });
+    const raw = await readJsonBody(c.req.raw);
+    const access = await modelsFor(c);
+    const request = normalizeChatRequest(raw, { models: access.models, reasoningDisplay: reasoningDisplaySetting(c.env) });
     logIgnored(request.ignored);
-    const events = await openUpstream(c, request.body, request.promptCacheKey).catch((err: unknown) => {
+    const events = await openUpstream(c, access, request.body, request.promptCacheKey).catch((err: unknown) => {
       throw chatError(err);
     });
     const answer = {
@@ -141,9 +148,11 @@ export const openAiCompatibleApp = new Hono<AppEnv>()
   })
   .all('/chat/completions', (c) => methodNotAllowed(c.req.method))
   .post('/responses', async (c) => {
-    const request = normalizeResponsesRequest(await readJsonBody(c.req.raw));
+    const raw = await readJsonBody(c.req.raw);
+    const access = await modelsFor(c);
+    const request = normalizeResponsesRequest(raw, { models: access.models });
     logIgnored(request.ignored);
-    const events = await openUpstream(c, request.body, request.promptCacheKey);
+    const events = await openUpstream(c, access, request.body, request.promptCacheKey);
     if (request.stream) {
       return new Response(responsesSseStream(events, { onError: logStreamError }), { headers: SSE_HEADERS });
     }

@@ -9,6 +9,7 @@ import {
   chooseEffort, DEFAULT_INSTRUCTIONS, ENCRYPTED_REASONING_INCLUDE, isObject, resolveServedModel, schemaError,
 } from './backend-rules.ts';
 import { ApiError } from '../shared/errors.ts';
+import type { ModelIndex } from './model-catalog.ts';
 
 /**
  * Parameters the Codex backend refuses ("Unsupported parameter"), so they are dropped and the
@@ -95,8 +96,13 @@ function normalizeInput(input: unknown): unknown[] {
   });
 }
 
+export interface ResponsesRequestOptions {
+  /** The caller's model catalog: which ids and efforts their ChatGPT account may use. */
+  models: ModelIndex;
+}
+
 /** Validates and normalizes a `/v1/responses` body; throws ApiError (400/404) naming the param. */
-export function normalizeResponsesRequest(raw: unknown): NormalizedResponsesRequest {
+export function normalizeResponsesRequest(raw: unknown, options: ResponsesRequestOptions): NormalizedResponsesRequest {
   if (!isObject(raw)) {
     throw new ApiError('invalid_request', 'The request body must be a JSON object.');
   }
@@ -104,7 +110,7 @@ export function normalizeResponsesRequest(raw: unknown): NormalizedResponsesRequ
   if (!parsed.success) throw schemaError(raw, parsed.error.issues[0]);
   const req = parsed.data;
 
-  const resolved = resolveServedModel(req.model);
+  const resolved = resolveServedModel(options.models, req.model);
   const input = normalizeInput(req.input);
 
   for (const name of STATEFUL_PARAMETERS) {
@@ -122,7 +128,7 @@ export function normalizeResponsesRequest(raw: unknown): NormalizedResponsesRequ
     });
   }
 
-  const effort = chooseEffort(resolved.slug, resolved.effort, req.reasoning?.effort, 'reasoning.effort');
+  const effort = chooseEffort(resolved.model, resolved.effort, req.reasoning?.effort, 'reasoning.effort');
   const ignored: string[] = [];
   // OpenAI treats an explicit null as "not given"; the backend may not, so nulls are not forwarded.
   const rest: Record<string, unknown> = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== null));
@@ -140,10 +146,10 @@ export function normalizeResponsesRequest(raw: unknown): NormalizedResponsesRequ
 
   const body: UpstreamResponsesBody = {
     ...rest,
-    model: resolved.slug,
+    model: resolved.model.slug,
     instructions,
     input,
-    reasoning: { ...(req.reasoning ?? {}), effort },
+    reasoning: { ...(req.reasoning ?? {}), ...(effort ? { effort } : {}) },
     include,
     store: false,
     stream: true,

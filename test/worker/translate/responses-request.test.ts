@@ -1,3 +1,4 @@
+import { MODELS } from '../helpers/models.ts';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_INSTRUCTIONS } from '../../../worker/translate/backend-rules.ts';
 import { ApiError } from '../../../worker/shared/errors.ts';
@@ -5,7 +6,7 @@ import { normalizeResponsesRequest, REJECTED_PARAMETERS } from '../../../worker/
 
 function rejects(body: unknown): ApiError {
   try {
-    normalizeResponsesRequest(body);
+    normalizeResponsesRequest(body, { models: MODELS });
   } catch (err) {
     if (err instanceof ApiError) return err;
     throw err;
@@ -17,7 +18,7 @@ const minimal = { model: 'gpt-5.5', input: 'hi' };
 
 describe('what the backend always gets', () => {
   it('turns a string input into one user message and applies the backend rules', () => {
-    const { body, stream, promptCacheKey } = normalizeResponsesRequest(minimal);
+    const { body, stream, promptCacheKey } = normalizeResponsesRequest(minimal, { models: MODELS });
     expect(body).toEqual({
       model: 'gpt-5.5',
       instructions: DEFAULT_INSTRUCTIONS,
@@ -32,31 +33,31 @@ describe('what the backend always gets', () => {
   });
 
   it('remembers that the client asked for a stream', () => {
-    expect(normalizeResponsesRequest({ ...minimal, stream: true }).stream).toBe(true);
+    expect(normalizeResponsesRequest({ ...minimal, stream: true }, { models: MODELS }).stream).toBe(true);
   });
 
   it('keeps the client instructions and uses the default only for missing or blank ones', () => {
-    expect(normalizeResponsesRequest({ ...minimal, instructions: 'Be terse.' }).body.instructions).toBe('Be terse.');
-    expect(normalizeResponsesRequest({ ...minimal, instructions: '  ' }).body.instructions).toBe(DEFAULT_INSTRUCTIONS);
-    expect(normalizeResponsesRequest({ ...minimal, instructions: null }).body.instructions).toBe(DEFAULT_INSTRUCTIONS);
+    expect(normalizeResponsesRequest({ ...minimal, instructions: 'Be terse.' }, { models: MODELS }).body.instructions).toBe('Be terse.');
+    expect(normalizeResponsesRequest({ ...minimal, instructions: '  ' }, { models: MODELS }).body.instructions).toBe(DEFAULT_INSTRUCTIONS);
+    expect(normalizeResponsesRequest({ ...minimal, instructions: null }, { models: MODELS }).body.instructions).toBe(DEFAULT_INSTRUCTIONS);
   });
 
   it('forces store:false even when the client asks to store', () => {
-    const result = normalizeResponsesRequest({ ...minimal, store: true });
+    const result = normalizeResponsesRequest({ ...minimal, store: true }, { models: MODELS });
     expect(result.body.store).toBe(false);
     expect(result.ignored).toContain('store');
   });
 
   it('adds encrypted reasoning to the include list without losing the client entries', () => {
-    const { body } = normalizeResponsesRequest({ ...minimal, include: ['message.output_text.logprobs'] });
+    const { body } = normalizeResponsesRequest({ ...minimal, include: ['message.output_text.logprobs'] }, { models: MODELS });
     expect(body.include).toEqual(['message.output_text.logprobs', 'reasoning.encrypted_content']);
-    const again = normalizeResponsesRequest({ ...minimal, include: ['reasoning.encrypted_content'] });
+    const again = normalizeResponsesRequest({ ...minimal, include: ['reasoning.encrypted_content'] }, { models: MODELS });
     expect(again.body.include).toEqual(['reasoning.encrypted_content']);
   });
 
   it('drops every parameter the backend refuses and says which', () => {
     const extras = Object.fromEntries(REJECTED_PARAMETERS.map((name) => [name, name === 'user' ? 'u1' : 1]));
-    const result = normalizeResponsesRequest({ ...minimal, ...extras, metadata: { a: 'b' } });
+    const result = normalizeResponsesRequest({ ...minimal, ...extras, metadata: { a: 'b' } }, { models: MODELS });
     for (const name of REJECTED_PARAMETERS) expect(result.body).not.toHaveProperty(name);
     expect(result.ignored).toEqual(expect.arrayContaining(['temperature', 'max_output_tokens', 'metadata', 'user']));
   });
@@ -69,24 +70,24 @@ describe('what the backend always gets', () => {
       { type: 'function_call_output', call_id: 'c1', output: 'ok' },
     ];
     const text = { verbosity: 'low', format: { type: 'json_schema', name: 'x', schema: {}, strict: true } };
-    const { body } = normalizeResponsesRequest({ ...minimal, input, tools, tool_choice: 'auto', text, parallel_tool_calls: true });
+    const { body } = normalizeResponsesRequest({ ...minimal, input, tools, tool_choice: 'auto', text, parallel_tool_calls: true }, { models: MODELS });
     expect(body).toMatchObject({ input, tools, tool_choice: 'auto', text, parallel_tool_calls: true });
   });
 
   it('sends system-role input items as developer messages, which the backend accepts', () => {
     const input = [{ type: 'message', role: 'system', content: 'Be terse.' }, { role: 'user', content: 'hi' }];
-    const { body } = normalizeResponsesRequest({ ...minimal, input });
+    const { body } = normalizeResponsesRequest({ ...minimal, input }, { models: MODELS });
     expect(body.input).toEqual([{ type: 'message', role: 'developer', content: 'Be terse.' }, { role: 'user', content: 'hi' }]);
   });
 
   it('keeps a stable prompt_cache_key and reports it', () => {
-    const result = normalizeResponsesRequest({ ...minimal, prompt_cache_key: 'conv-42' });
+    const result = normalizeResponsesRequest({ ...minimal, prompt_cache_key: 'conv-42' }, { models: MODELS });
     expect(result.body.prompt_cache_key).toBe('conv-42');
     expect(result.promptCacheKey).toBe('conv-42');
   });
 
   it('does not forward explicit nulls', () => {
-    const { body } = normalizeResponsesRequest({ ...minimal, tools: null, tool_choice: null, text: null });
+    const { body } = normalizeResponsesRequest({ ...minimal, tools: null, tool_choice: null, text: null }, { models: MODELS });
     expect(body).not.toHaveProperty('tools');
     expect(body).not.toHaveProperty('tool_choice');
     expect(body).not.toHaveProperty('text');
@@ -95,25 +96,30 @@ describe('what the backend always gets', () => {
 
 describe('models and reasoning effort', () => {
   it('resolves an effort alias to the model and its effort', () => {
-    const { body } = normalizeResponsesRequest({ ...minimal, model: 'gpt-5.5-high' });
+    const { body } = normalizeResponsesRequest({ ...minimal, model: 'gpt-5.5-high' }, { models: MODELS });
     expect(body.model).toBe('gpt-5.5');
     expect(body.reasoning).toEqual({ effort: 'high' });
   });
 
   it('lets the alias win over a reasoning.effort in the body, keeping the summary setting', () => {
-    const { body } = normalizeResponsesRequest({ ...minimal, model: 'gpt-5.5-low', reasoning: { effort: 'high', summary: 'auto' } });
+    const { body } = normalizeResponsesRequest({ ...minimal, model: 'gpt-5.5-low', reasoning: { effort: 'high', summary: 'auto' } }, { models: MODELS });
     expect(body.reasoning).toEqual({ effort: 'low', summary: 'auto' });
   });
 
   it('uses the requested effort when the model supports it', () => {
-    const { body } = normalizeResponsesRequest({ ...minimal, reasoning: { effort: 'xhigh' } });
+    const { body } = normalizeResponsesRequest({ ...minimal, reasoning: { effort: 'xhigh' } }, { models: MODELS });
     expect(body.reasoning).toEqual({ effort: 'xhigh' });
   });
 
+  it('accepts the max and ultra efforts on the models whose supported levels include them', () => {
+    expect(normalizeResponsesRequest({ ...minimal, model: 'gpt-5.6-sol', reasoning: { effort: 'ultra' } }, { models: MODELS }).body.reasoning).toEqual({ effort: 'ultra' });
+    expect(normalizeResponsesRequest({ ...minimal, model: 'gpt-5.6-luna-max' }, { models: MODELS }).body).toMatchObject({ model: 'gpt-5.6-luna', reasoning: { effort: 'max' } });
+  });
+
   it('refuses an effort the model does not support, naming reasoning.effort', () => {
-    const err = rejects({ ...minimal, model: 'gpt-5.1-codex-mini', reasoning: { effort: 'low' } });
+    const err = rejects({ ...minimal, model: 'gpt-5.6-luna', reasoning: { effort: 'ultra' } });
     expect(err).toMatchObject({ status: 400, param: 'reasoning.effort' });
-    expect(err.message).toMatch(/medium, high/);
+    expect(err.message).toMatch(/low, medium, high, xhigh, max\./);
     expect(rejects({ ...minimal, reasoning: { effort: 'ultra' } }).param).toBe('reasoning.effort');
   });
 
@@ -156,11 +162,11 @@ describe('bad requests get a 400 naming the param', () => {
     const err = rejects({ ...minimal, previous_response_id: 'resp_1' });
     expect(err).toMatchObject({ status: 400, param: 'previous_response_id' });
     expect(err.message).toMatch(/whole conversation/);
-    expect(normalizeResponsesRequest({ ...minimal, previous_response_id: null }).body).not.toHaveProperty('previous_response_id');
+    expect(normalizeResponsesRequest({ ...minimal, previous_response_id: null }, { models: MODELS }).body).not.toHaveProperty('previous_response_id');
   });
 
   it('refuses background mode but accepts background:false', () => {
     expect(rejects({ ...minimal, background: true })).toMatchObject({ status: 400, param: 'background' });
-    expect(normalizeResponsesRequest({ ...minimal, background: false }).body).not.toHaveProperty('background');
+    expect(normalizeResponsesRequest({ ...minimal, background: false }, { models: MODELS }).body).not.toHaveProperty('background');
   });
 });
