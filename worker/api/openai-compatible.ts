@@ -12,7 +12,7 @@ import { chatError, chatSseStream, collectChatCompletion } from '../translate/ch
 import { openModelStream } from '../upstream/codex-client.ts';
 import { ApiError } from '../shared/errors.ts';
 import { resolveServedModel } from '../translate/backend-rules.ts';
-import { listModels, lookupModel, modelObject } from '../translate/model-catalog.ts';
+import { listModels, modelObject } from '../translate/model-catalog.ts';
 import { callerModels, type CallerModels } from './caller-models.ts';
 import { conversationCacheKey } from './prompt-cache.ts';
 import { normalizeResponsesRequest, type UpstreamResponsesBody } from '../translate/responses-request.ts';
@@ -121,7 +121,8 @@ export const openAiCompatibleApp = new Hono<AppEnv>()
   .get('/models/:id', async (c) => {
     const { models } = await modelsFor(c, true);
     const id = c.req.param('id');
-    if (!lookupModel(models, id)) resolveServedModel(models, id);
+    // Throws the worded 404 for an id the account cannot use.
+    resolveServedModel(models, id);
     return c.json(modelObject(id.trim().toLowerCase()));
   })
   .post('/chat/completions', async (c) => {
