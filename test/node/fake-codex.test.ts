@@ -21,7 +21,7 @@ function refresh(refreshToken: string, encoding: 'form' | 'json' = 'form') {
 }
 
 const validBody = (text = 'hi there') => ({
-  model: 'gpt-5.5-codex',
+  model: 'gpt-5.5',
   instructions: 'Be brief.',
   input: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text }] }],
   store: false,
@@ -168,7 +168,7 @@ describe('fake Codex responses endpoint', () => {
     expect(objects).toHaveLength(3);
     for (const response of objects) {
       expect(response).toMatchObject({
-        id: objects[0].id, object: 'response', created_at: expect.any(Number), model: 'gpt-5.5-codex',
+        id: objects[0].id, object: 'response', created_at: expect.any(Number), model: validBody().model,
         instructions: validBody().instructions, tools, store: false, parallel_tool_calls: true,
       });
     }
@@ -319,15 +319,71 @@ describe('fake Codex responses endpoint', () => {
 });
 
 describe('fake Codex models and usage', () => {
-  it('serves the model list with an ETag and honours If-None-Match', async () => {
+  const modelsHeaders = (family: CreatedFamily) => ({
+    authorization: `Bearer ${family.tokens.access_token}`,
+    'chatgpt-account-id': family.accountId,
+  });
+  const getModels = (family: CreatedFamily, clientVersion: string | null, etag?: string) =>
+    fetch(`${fake.url}/backend-api/codex/models${clientVersion ? `?client_version=${clientVersion}` : ''}`, {
+      headers: { ...modelsHeaders(family), ...(etag ? { 'if-none-match': etag } : {}) },
+    });
+
+  it('serves today’s catalog with an ETag and honours If-None-Match', async () => {
     const family = fake.state.createFamily();
-    const headers = { authorization: `Bearer ${family.tokens.access_token}`, 'chatgpt-account-id': family.accountId };
-    const first = await fetch(`${fake.url}/backend-api/codex/models?client_version=0.99.0`, { headers });
-    const body = (await first.json()) as { models: { slug: string; supported_reasoning_levels: unknown[] }[] };
-    expect(body.models.map((m) => m.slug)).toEqual(['gpt-5.5', 'gpt-5.5-codex', 'gpt-5.4-mini']);
+    const first = await getModels(family, '0.171.0');
+    const body = (await first.json()) as { models: { slug: string; visibility: string; supported_reasoning_levels: { effort: string }[] }[] };
+    expect(body.models.map((m) => m.slug)).toEqual([
+      'gpt-5.6-sol', 'gpt-5.6-terra', 'gpt-5.6-luna', 'gpt-5.5', 'gpt-5.4', 'gpt-5.4-mini', 'gpt-5.3-codex-spark', 'codex-auto-review',
+    ]);
+    expect(body.models[0]!.supported_reasoning_levels.map((l) => l.effort)).toEqual(['low', 'medium', 'high', 'xhigh', 'max', 'ultra']);
     const etag = first.headers.get('etag')!;
-    const again = await fetch(`${fake.url}/backend-api/codex/models`, { headers: { ...headers, 'if-none-match': etag } });
+    const again = await getModels(family, '0.171.0', etag);
     expect(again.status).toBe(304);
+    expect(again.headers.get('etag')).toBe(etag);
+    expect(fake.state.modelsRequests(family.accountId).map((r) => r.status)).toEqual([200, 304]);
+  });
+
+  it('gates the catalog by client_version, as the backend does', async () => {
+    const family = fake.state.createFamily();
+    expect((await getModels(family, null)).status).toBe(400);
+    const old = (await (await getModels(family, '0.130.0')).json()) as { models: { slug: string }[] };
+    expect(old.models.map((m) => m.slug)).not.toContain('gpt-5.6-sol');
+    expect(old.models.map((m) => m.slug)).toContain('gpt-5.5');
+  });
+
+  it('serves each account its own catalog, and a new ETag when it changes', async () => {
+    const family = fake.state.createFamily();
+    const before = (await getModels(family, '0.171.0')).headers.get('etag')!;
+    fake.state.setModels(family.accountId, { models: [{ slug: 'gpt-only-here', supported_reasoning_levels: [] }] });
+    const after = await getModels(family, '0.171.0', before);
+    expect(after.status).toBe(200);
+    expect(((await after.json()) as { models: { slug: string }[] }).models.map((m) => m.slug)).toEqual(['gpt-only-here']);
+    const other = fake.state.createFamily();
+    expect(((await (await getModels(other, '0.171.0')).json()) as { models: unknown[] }).models).toHaveLength(8);
+    fake.state.setModels(family.accountId, { failWith: 503 });
+    expect((await getModels(family, '0.171.0')).status).toBe(503);
+  });
+
+  it('refuses models outside the account’s catalog, and gated ones for an old client, with the real messages', async () => {
+    const family = fake.state.createFamily();
+    const retired = await callResponses(family, { ...validBody(), model: 'gpt-5.3-codex' });
+    expect(retired.status).toBe(400);
+    expect(await retired.json()).toEqual({ detail: "The 'gpt-5.3-codex' model is not supported when using Codex with a ChatGPT account." });
+    const old = await fetch(`${fake.url}/backend-api/codex/responses`, {
+      method: 'POST',
+      headers: { ...modelsHeaders(family), 'content-type': 'application/json', version: '0.130.0' },
+      body: JSON.stringify({ ...validBody(), model: 'gpt-5.6-sol' }),
+    });
+    expect(old.status).toBe(400);
+    expect(((await old.json()) as { detail: string }).detail).toMatch(/requires a newer version of Codex/);
+  });
+
+  it('names the account’s current catalog in x-models-etag on every model answer', async () => {
+    const family = fake.state.createFamily();
+    const etag = (await getModels(family, '0.171.0')).headers.get('etag');
+    const answer = await callResponses(family);
+    expect(answer.headers.get('x-models-etag')).toBe(etag);
+    await answer.body?.cancel();
   });
 
   it('reports usage per account from its rate-limit headers', async () => {

@@ -32,6 +32,9 @@ import {
   updateCodexTokensIfVersion,
 } from '../db/codex-tokens.ts';
 import { refreshTokens, type TokenEndpointResult } from '../upstream/oauth.ts';
+import { codexClientVersion } from '../upstream/egress.ts';
+import { fetchModelCatalog } from '../upstream/model-catalog.ts';
+import { ModelCatalogStore, type CatalogAnswer } from './model-catalog-store.ts';
 import { mergeRateLimits, type RateLimitSnapshot } from '../upstream/rate-limits.ts';
 import type { TokenBundle } from './token-bundle.ts';
 
@@ -60,6 +63,13 @@ type LinkState =
   | { kind: 'reauth'; version: number; loadedAt: number }
   | { kind: 'active'; version: number; bundle: TokenBundle; loadedAt: number };
 
+/** An access token with the caller's model catalog: what every model request needs, in one call. */
+export interface ModelAccess {
+  grant: AccessGrant;
+  /** Null when the grant is not usable. */
+  models: CatalogAnswer | null;
+}
+
 type RefreshTrigger = { kind: 'expiring' } | { kind: 'unauthorized'; rejected: string };
 
 export class AuthBroker extends DurableObject<Env> {
@@ -70,9 +80,11 @@ export class AuthBroker extends DurableObject<Env> {
   #generation = 0;
   #inflight: Promise<AccessGrant> | null = null;
   #flushing: { pending: PendingRefresh; promise: Promise<FlushResult> } | null = null;
+  readonly #catalog: ModelCatalogStore;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    this.#catalog = new ModelCatalogStore(ctx.storage.kv);
     // A pending record survives restarts; #load decides whether it is still newer than D1.
     this.#pending = ctx.storage.kv.get<PendingRefresh>(PENDING_REFRESH_KEY) ?? null;
   }
@@ -108,6 +120,50 @@ export class AuthBroker extends DurableObject<Env> {
     });
   }
 
+  /**
+   * The access token and the caller's model catalog together, so resolving a request's model
+   * costs no call beyond the token's. `knownRevision` is the catalog the caller already holds: it
+   * is not sent again. Without any copy for the account the catalog is read first (one read for
+   * all concurrent callers); a stale copy is served as it is and flagged for revalidation, unless
+   * `fresh` asks to wait for it (GET /v1/models).
+   */
+  async getModelAccess(
+    userId: string,
+    options: { knownRevision?: string | null; fresh?: boolean; seenVersion?: number | null } = {},
+  ): Promise<ModelAccess> {
+    const grant = await this.getAccessToken(userId, options.seenVersion ?? null);
+    if (!grant.ok) return { grant, models: null };
+    const clientVersion = codexClientVersion(this.env);
+    const stored = this.#catalog.usable(grant.accountId, clientVersion);
+    const now = Date.now();
+    // With no copy, the first read is awaited once per object life; after a failure the bundled
+    // catalog is served at once and reads are retried in the background only.
+    const wait = stored ? options.fresh === true && !this.#catalog.isFresh(stored, now) : this.#catalog.neverFailed() || options.fresh === true;
+    if (wait && this.#catalog.mayAsk(now)) await this.#readCatalog(grant, clientVersion);
+    return { grant, models: this.#catalog.answer(grant.accountId, clientVersion, options.knownRevision ?? null, Date.now()) };
+  }
+
+  /**
+   * Revalidates the catalog when it is stale, or when a model answer named a catalog ETag
+   * (`x-models-etag`) other than ours. Called after the answer (waitUntil), so it may wait.
+   */
+  async refreshModelCatalog(userId: string, seenEtag: string | null): Promise<void> {
+    const grant = await this.getAccessToken(userId);
+    if (!grant.ok) return;
+    const clientVersion = codexClientVersion(this.env);
+    const stored = this.#catalog.usable(grant.accountId, clientVersion);
+    const now = Date.now();
+    if (stored && (seenEtag === null ? this.#catalog.isFresh(stored, now) : stored.etag === seenEtag)) return;
+    if (!this.#catalog.mayAsk(now)) return;
+    await this.#readCatalog(grant, clientVersion);
+  }
+
+  #readCatalog(grant: Extract<AccessGrant, { ok: true }>, clientVersion: string): Promise<void> {
+    return this.#catalog.revalidate(grant.accountId, clientVersion, (etag) =>
+      fetchModelCatalog(this.env, { accessToken: grant.accessToken, accountId: grant.accountId, etag }),
+    );
+  }
+
   /** Keeps the newest snapshot (requests finish out of order). */
   async recordRateLimits(_userId: string, snapshot: RateLimitSnapshot): Promise<void> {
     const current = this.ctx.storage.kv.get<RateLimitSnapshot>(RATE_LIMITS_KEY);
@@ -122,6 +178,8 @@ export class AuthBroker extends DurableObject<Env> {
   /** The user's tokens were replaced in D1 (provision, onboarding): forget what is cached. */
   async reset(_userId: string): Promise<void> {
     this.#state = null;
+    // A reconnect may come with another plan, and so another catalog.
+    this.#catalog.markStale();
     // A D1 read already in flight may predate the replacement: its answer must not be adopted.
     this.#generation += 1;
     this.#loading = null;

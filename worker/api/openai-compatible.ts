@@ -11,7 +11,9 @@ import { normalizeChatRequest, reasoningDisplaySetting } from '../translate/chat
 import { chatError, chatSseStream, collectChatCompletion } from '../translate/chat-response.ts';
 import { openModelStream } from '../upstream/codex-client.ts';
 import { ApiError } from '../shared/errors.ts';
-import { describeModel, listModels } from '../upstream/models.ts';
+import { resolveServedModel } from '../translate/backend-rules.ts';
+import { listModels, modelObject } from '../translate/model-catalog.ts';
+import { callerModels, type CallerModels } from './caller-models.ts';
 import { conversationCacheKey } from './prompt-cache.ts';
 import { normalizeResponsesRequest, type UpstreamResponsesBody } from '../translate/responses-request.ts';
 import { collectResponse, responsesSseStream } from '../translate/responses-stream.ts';
@@ -89,6 +91,7 @@ function logIgnored(params: string[]): void {
  */
 async function openUpstream(
   c: Context<AppEnv>,
+  access: CallerModels,
   body: UpstreamResponsesBody,
   clientCacheKey: string | null,
 ): Promise<ReadableStream<SseEvent>> {
@@ -101,10 +104,18 @@ async function openUpstream(
     promptCacheKey,
     signal: c.req.raw.signal,
     waitUntil: waitUntilOf(c),
+    grant: access.grant,
+    modelsEtag: access.modelsEtag,
   });
 }
 
 const waitUntilOf = (c: Context<AppEnv>) => (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise);
+
+/** The caller's token and catalog (one AuthBroker call); `fresh` waits for a stale catalog to be revalidated. */
+function modelsFor(c: Context<AppEnv>, fresh = false): Promise<CallerModels> {
+  const { userId, linkVersion } = c.get('caller');
+  return callerModels(c.env, userId, waitUntilOf(c), { fresh, linkVersion });
+}
 
 /** The events, watched on their way by `observer` (when there is one). */
 function observed(events: ReadableStream<SseEvent>, observer: TransformStream<SseEvent, SseEvent> | null): ReadableStream<SseEvent> {
@@ -117,11 +128,12 @@ export function methodNotAllowed(method: string): never {
 
 /** Answers a Chat Completions body (already read) for the caller: streamed or one JSON. */
 export async function answerChat(c: Context<AppEnv>, raw: unknown): Promise<Response> {
-  const request = normalizeChatRequest(raw, { reasoningDisplay: reasoningDisplaySetting(c.env) });
+  const access = await modelsFor(c);
+  const request = normalizeChatRequest(raw, { models: access.models, reasoningDisplay: reasoningDisplaySetting(c.env) });
   logIgnored(request.ignored);
   const userId = c.get('caller').userId;
   const input = await chatInputWithReasoning(c.env, userId, request.body.input as Record<string, unknown>[]);
-  const upstream = await openUpstream(c, { ...request.body, input }, request.promptCacheKey).catch((err: unknown) => {
+  const upstream = await openUpstream(c, access, { ...request.body, input }, request.promptCacheKey).catch((err: unknown) => {
     throw chatError(err);
   });
   const events = observed(upstream, rememberToolReasoning(c.env, userId, waitUntilOf(c)));
@@ -141,24 +153,24 @@ export async function answerChat(c: Context<AppEnv>, raw: unknown): Promise<Resp
 }
 
 export const openAiCompatibleApp = new Hono<AppEnv>()
-  .get('/models', (c) => c.json(listModels()))
-  .get('/models/:id', (c) => {
-    const model = describeModel(c.req.param('id'));
-    if (!model) {
-      throw new ApiError('model_not_found', `The model '${c.req.param('id')}' does not exist or is not served here.`, {
-        param: 'model',
-      });
-    }
-    return c.json(model);
+  .get('/models', async (c) => c.json(listModels((await modelsFor(c, true)).models)))
+  .get('/models/:id', async (c) => {
+    const { models } = await modelsFor(c, true);
+    const id = c.req.param('id');
+    // Throws the worded 404 for an id the account cannot use.
+    resolveServedModel(models, id);
+    return c.json(modelObject(id.trim().toLowerCase()));
   })
   .post('/chat/completions', async (c) => answerChat(c, await readJsonBody(c.req.raw)))
   .all('/chat/completions', (c) => methodNotAllowed(c.req.method))
   .post('/responses', async (c) => {
-    const request = normalizeResponsesRequest(await readJsonBody(c.req.raw));
+    const raw = await readJsonBody(c.req.raw);
+    const access = await modelsFor(c);
+    const request = normalizeResponsesRequest(raw, { models: access.models });
     logIgnored(request.ignored);
     const userId = c.get('caller').userId;
     const { history, input } = await resolveResponsesInput(c.env, userId, request);
-    const upstream = await openUpstream(c, { ...request.body, input: [...history, ...input] }, request.promptCacheKey);
+    const upstream = await openUpstream(c, access, { ...request.body, input: [...history, ...input] }, request.promptCacheKey);
     const remember = rememberResponse(c.env, userId, waitUntilOf(c), {
       store: request.store,
       previousResponseId: request.storeQuery.previousResponseId,

@@ -5,7 +5,7 @@
  */
 import type { z } from 'zod';
 import { ApiError } from '../shared/errors.ts';
-import { findModel, isReasoningEffort, REASONING_EFFORTS, resolveModel, type ReasoningEffort, type ResolvedModel } from '../upstream/models.ts';
+import { lookupModel, type CatalogModel, type ModelIndex, type ResolvedModel } from './model-catalog.ts';
 
 /** Used when a request brings no (or empty) instructions: the backend requires non-empty text. */
 export const DEFAULT_INSTRUCTIONS =
@@ -49,18 +49,17 @@ export function schemaError(body: unknown, issue: z.core.$ZodIssue | undefined):
 /**
  * The effort sent upstream. An alias (`gpt-5.5-high`) is the user's explicit choice in tools that
  * only offer a model picker, so it wins; otherwise the requested effort, checked against the
- * model's own list (400 naming `param`), else the model's default.
+ * model's own `supported_reasoning_levels` (400 naming `param`), else the model's default. Null
+ * only for a model without reasoning levels that was asked for none.
  */
-export function chooseEffort(slug: string, aliasEffort: ReasoningEffort | null, requested: unknown, param: string): ReasoningEffort {
-  const model = findModel(slug);
-  if (!model) throw new Error(`model table has no row for ${slug}`);
+export function chooseEffort(model: CatalogModel, aliasEffort: string | null, requested: unknown, param: string): string | null {
   if (aliasEffort) return aliasEffort;
   if (requested === undefined || requested === null) return model.defaultEffort;
-  if (!isReasoningEffort(requested) || !model.efforts.includes(requested)) {
+  if (typeof requested !== 'string' || !model.efforts.includes(requested)) {
+    const supported = model.efforts.length > 0 ? `Supported values: ${model.efforts.join(', ')}.` : 'It takes no reasoning effort.';
     throw new ApiError(
       'invalid_request',
-      `Unsupported value for '${param}' with model ${slug}: ${JSON.stringify(requested)}. ` +
-        `Supported values: ${model.efforts.join(', ')}.`,
+      `Unsupported value for '${param}' with model ${model.slug}: ${JSON.stringify(requested)}. ${supported}`,
       { param },
     );
   }
@@ -68,17 +67,29 @@ export function chooseEffort(slug: string, aliasEffort: ReasoningEffort | null, 
 }
 
 /**
- * The model a client's id names, or a 404 model_not_found. An effort alias the model lacks
- * (`gpt-5.1-codex-mini-low`) gets a message listing the efforts it has.
+ * The model a client's id names in the caller's catalog, or a 404 model_not_found before anything
+ * is sent upstream. The message says which case it is: an effort alias the model lacks (listing
+ * the efforts it has), a retired model (naming what to use instead), or an id we do not know.
  */
-export function resolveServedModel(id: string): ResolvedModel {
-  const resolved = resolveModel(id);
+export function resolveServedModel(index: ModelIndex, id: string): ResolvedModel {
+  const resolved = lookupModel(index, id);
   if (resolved) return resolved;
   const key = id.trim().toLowerCase();
-  const effort = REASONING_EFFORTS.find((e) => key.endsWith(`-${e}`));
-  const model = effort ? findModel(key.slice(0, -effort.length - 1)) : null;
-  const message = model
-    ? `The model '${id}' is not served here: ${model.slug} supports the efforts ${model.efforts.join(', ')}.`
-    : `The model '${id}' does not exist or is not served here. See GET /v1/models.`;
+  const listed = index.catalog.models.filter((model) => model.listed).map((model) => model.slug);
+  const efforts = new Set(index.catalog.models.flatMap((model) => model.efforts));
+  const base = index.catalog.models.find((model) => {
+    const prefix = `${model.slug.toLowerCase()}-`;
+    return key.startsWith(prefix) && efforts.has(key.slice(prefix.length));
+  });
+  let message: string;
+  if (index.catalog.retired.includes(key)) {
+    message =
+      `The model '${id}' is no longer served by the Codex backend for ChatGPT accounts. ` +
+      `Use one of: ${listed.join(', ')} (see GET /v1/models).`;
+  } else if (base) {
+    message = `The model '${id}' is not served here: ${base.slug} supports the efforts ${base.efforts.join(', ') || '(none)'}.`;
+  } else {
+    message = `The model '${id}' does not exist or is not available to your ChatGPT account. See GET /v1/models.`;
+  }
   throw new ApiError('model_not_found', message, { param: 'model' });
 }

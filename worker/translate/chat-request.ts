@@ -10,6 +10,7 @@ import {
 } from './backend-rules.ts';
 import { translateMessages } from './chat-messages.ts';
 import { ApiError } from '../shared/errors.ts';
+import type { ModelIndex } from './model-catalog.ts';
 import type { UpstreamResponsesBody } from './responses-request.ts';
 import { webSearchToolFromChatOptions } from './web-search.ts';
 
@@ -54,6 +55,8 @@ export interface NormalizedChatRequest {
 }
 
 export interface ChatRequestOptions {
+  /** The caller's model catalog: which ids and efforts their ChatGPT account may use. */
+  models: ModelIndex;
   /** The server's default (Worker var); a request's `include_reasoning` / `reasoning.exclude` overrides it. */
   reasoningDisplay?: ReasoningDisplay;
 }
@@ -232,13 +235,13 @@ function reasoningDisplayOf(req: ChatBody, fallback: ReasoningDisplay): Reasonin
 }
 
 /** Validates and translates a `/v1/chat/completions` body; throws ApiError (400/404) naming the param. */
-export function normalizeChatRequest(raw: unknown, options: ChatRequestOptions = {}): NormalizedChatRequest {
+export function normalizeChatRequest(raw: unknown, options: ChatRequestOptions): NormalizedChatRequest {
   if (!isObject(raw)) throw new ApiError('invalid_request', 'The request body must be a JSON object.');
   const parsed = chatSchema.safeParse(raw);
   if (!parsed.success) throw schemaError(raw, parsed.error.issues[0]);
   const req = parsed.data;
 
-  const resolved = resolveServedModel(req.model);
+  const resolved = resolveServedModel(options.models, req.model);
   if (req.messages === undefined || req.messages === null) {
     throw new ApiError('invalid_request', "Missing required parameter: 'messages'.", { param: 'messages' });
   }
@@ -246,16 +249,19 @@ export function normalizeChatRequest(raw: unknown, options: ChatRequestOptions =
   const { instructions, input } = translateMessages(req.messages);
 
   const effortParam = req.reasoning_effort != null || req.reasoning?.effort == null ? 'reasoning_effort' : 'reasoning.effort';
-  const effort = chooseEffort(resolved.slug, resolved.effort, req.reasoning_effort ?? req.reasoning?.effort, effortParam);
+  const effort = chooseEffort(resolved.model, resolved.effort, req.reasoning_effort ?? req.reasoning?.effort, effortParam);
   const reasoningDisplay = reasoningDisplayOf(req, options.reasoningDisplay ?? 'reasoning_content');
   const ignored = Object.keys(raw).filter((name) => raw[name] != null && (DROPPED.has(name) || !KNOWN_PARAMETERS.has(name)));
 
   const body: UpstreamResponsesBody = {
-    model: resolved.slug,
+    model: resolved.model.slug,
     instructions: instructions ?? DEFAULT_INSTRUCTIONS,
     input,
     // No summary is asked for when nobody will see it.
-    reasoning: reasoningDisplay === 'hidden' ? { effort } : { effort, summary: req.reasoning?.summary ?? 'auto' },
+    reasoning: {
+      ...(effort ? { effort } : {}),
+      ...(reasoningDisplay === 'hidden' ? {} : { summary: req.reasoning?.summary ?? 'auto' }),
+    },
     include: [ENCRYPTED_REASONING_INCLUDE],
     store: false,
     stream: true,

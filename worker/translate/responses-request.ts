@@ -11,6 +11,7 @@ import {
 import { ApiError } from '../shared/errors.ts';
 import { normalizeResponsesToolChoice, normalizeResponsesTools } from './web-search.ts';
 import { referencedId, referencedIds, withoutItemIds, type StoreQuery } from './stored-context.ts';
+import type { ModelIndex } from './model-catalog.ts';
 
 /**
  * Parameters the Codex backend refuses ("Unsupported parameter"), so they are dropped and the
@@ -108,8 +109,13 @@ function normalizeInput(input: unknown): Record<string, unknown>[] {
   });
 }
 
+export interface ResponsesRequestOptions {
+  /** The caller's model catalog: which ids and efforts their ChatGPT account may use. */
+  models: ModelIndex;
+}
+
 /** Validates and normalizes a `/v1/responses` body; throws ApiError (400/404) naming the param. */
-export function normalizeResponsesRequest(raw: unknown): NormalizedResponsesRequest {
+export function normalizeResponsesRequest(raw: unknown, options: ResponsesRequestOptions): NormalizedResponsesRequest {
   if (!isObject(raw)) {
     throw new ApiError('invalid_request', 'The request body must be a JSON object.');
   }
@@ -117,7 +123,7 @@ export function normalizeResponsesRequest(raw: unknown): NormalizedResponsesRequ
   if (!parsed.success) throw schemaError(raw, parsed.error.issues[0]);
   const req = parsed.data;
 
-  const resolved = resolveServedModel(req.model);
+  const resolved = resolveServedModel(options.models, req.model);
   const input = normalizeInput(req.input);
 
   for (const name of STATEFUL_PARAMETERS) {
@@ -135,7 +141,7 @@ export function normalizeResponsesRequest(raw: unknown): NormalizedResponsesRequ
     });
   }
 
-  const effort = chooseEffort(resolved.slug, resolved.effort, req.reasoning?.effort, 'reasoning.effort');
+  const effort = chooseEffort(resolved.model, resolved.effort, req.reasoning?.effort, 'reasoning.effort');
   const ignored: string[] = [];
   // OpenAI treats an explicit null as "not given"; the backend may not, so nulls are not forwarded.
   const rest: Record<string, unknown> = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== null));
@@ -157,10 +163,10 @@ export function normalizeResponsesRequest(raw: unknown): NormalizedResponsesRequ
 
   const body: UpstreamResponsesBody = {
     ...rest,
-    model: resolved.slug,
+    model: resolved.model.slug,
     instructions,
     input,
-    reasoning: { ...(req.reasoning ?? {}), effort },
+    reasoning: { ...(req.reasoning ?? {}), ...(effort ? { effort } : {}) },
     include,
     store: false,
     stream: true,

@@ -9,7 +9,7 @@ import { ApiError } from '../shared/errors.ts';
 import { parseRateLimitEvent, parseRateLimitHeaders, type RateLimitSnapshot } from './rate-limits.ts';
 import type { UpstreamResponsesBody } from '../translate/responses-request.ts';
 import { parseSseStream, type SseEvent } from '../translate/sse.ts';
-import { codexHeaders, upstreamFetch } from './egress.ts';
+import { codexClientVersion, codexHeaders, MODELS_ETAG_HEADER, upstreamFetch } from './egress.ts';
 import {
   mapUpstreamResponse,
   streamEndedEarlyError,
@@ -39,6 +39,13 @@ export interface ModelRequest {
   signal?: AbortSignal;
   /** `ctx.waitUntil`, for bookkeeping that must not delay the answer. */
   waitUntil: (promise: Promise<unknown>) => void;
+  /** A token the caller already holds (from the AuthBroker call that brought the catalog); else one is asked for. */
+  grant?: Grant;
+  /**
+   * The ETag of the catalog the request was checked against. A different `x-models-etag` on the
+   * answer means the account's catalog changed: the AuthBroker is told to read it again.
+   */
+  modelsEtag?: string | null;
 }
 
 export interface ModelRequestOptions {
@@ -65,9 +72,10 @@ export async function openModelStream(
   const broker = env.AUTH_BROKER.getByName(request.userId);
   const payload = JSON.stringify(request.body);
   const sessionId = request.promptCacheKey ? await sessionIdFor(request.promptCacheKey) : crypto.randomUUID();
-  const send = (grant: Grant) => sendOnce(env, { ...grant, sessionId }, payload, request.signal, timeoutMs);
+  const clientVersion = codexClientVersion(env);
+  const send = (grant: Grant) => sendOnce(env, { ...grant, sessionId, clientVersion }, payload, request.signal, timeoutMs);
 
-  let grant = accessFromGrant(await broker.getAccessToken(request.userId, request.linkVersion ?? null));
+  let grant = request.grant ?? accessFromGrant(await broker.getAccessToken(request.userId, request.linkVersion ?? null));
   let res = await send(grant);
   if (res.status === 401) {
     // Nothing has reached the client yet, so one retry with a refreshed token is safe.
@@ -85,6 +93,7 @@ export async function openModelStream(
     );
   };
   record(parseRateLimitHeaders(res.headers, now()));
+  noteModelsEtag(request, res.headers.get(MODELS_ETAG_HEADER), (seen) => broker.refreshModelCatalog(request.userId, seen));
 
   if (!res.ok) throw await mapUpstreamResponse(res, now(), env.PUBLIC_APP_ORIGIN);
   if (!res.body) throw streamEndedEarlyError('upstream answered 2xx without a body');
@@ -143,7 +152,7 @@ export function withIdleTimeout(body: ReadableStream<Uint8Array>, ms: number): R
 /** One upstream attempt, with the header timeout and the client's abort signal applied. */
 async function sendOnce(
   env: Env,
-  grant: Grant & { sessionId: string },
+  grant: Grant & { sessionId: string; clientVersion: string },
   payload: string,
   clientSignal: AbortSignal | undefined,
   timeoutMs: number,
@@ -174,6 +183,16 @@ async function sendOnce(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Asks for a catalog re-read, after the answer, when the backend names a catalog other than the one the request used. */
+function noteModelsEtag(request: ModelRequest, seen: string | null, refresh: (seen: string) => Promise<void>): void {
+  if (request.modelsEtag === undefined || seen === null || seen === request.modelsEtag) return;
+  request.waitUntil(
+    refresh(seen).catch((err: unknown) => {
+      console.error(JSON.stringify({ event: 'model_catalog_refresh_failed', error: String(err) }));
+    }),
+  );
 }
 
 /** Passes events through, telling `onRateLimits` about `codex.rate_limits` events on the way. */

@@ -9,9 +9,30 @@ import { checkRelayUrl, type RelayUrlCheck } from './relay-url.ts';
 
 export const CODEX_BACKEND_URL = 'https://chatgpt.com/backend-api';
 export const OPENAI_AUTH_URL = 'https://auth.openai.com';
-export const CODEX_CLIENT_VERSION = '0.99.0';
+/**
+ * The Codex version we present as, unless the `CODEX_CLIENT_VERSION` var says otherwise. The
+ * backend serves a model only to clients at least as new as its `minimal_client_version`, both in
+ * the catalog and on requests, so an old value silently hides (and then refuses) new models.
+ */
+export const DEFAULT_CODEX_CLIENT_VERSION = '0.171.0';
 export const CODEX_ORIGINATOR = 'codex_cli_rs';
-const CODEX_USER_AGENT = `${CODEX_ORIGINATOR}/${CODEX_CLIENT_VERSION} (Linux 6.8.0; x86_64) usemysub`;
+/** Response header naming the account's current model catalog (its ETag). */
+export const MODELS_ETAG_HEADER = 'x-models-etag';
+
+const CLIENT_VERSION_SHAPE = /^\d{1,4}\.\d{1,4}\.\d{1,4}$/;
+let warnedVersion: string | null = null;
+
+/** The configured client version: `CODEX_CLIENT_VERSION` when it is `x.y.z`, else the default (logged once). */
+export function codexClientVersion(env: { CODEX_CLIENT_VERSION?: string }): string {
+  const configured = (env.CODEX_CLIENT_VERSION ?? '').trim();
+  if (configured === '') return DEFAULT_CODEX_CLIENT_VERSION;
+  if (CLIENT_VERSION_SHAPE.test(configured)) return configured;
+  if (warnedVersion !== configured) {
+    warnedVersion = configured;
+    console.warn(JSON.stringify({ event: 'client_version_ignored', reason: 'CODEX_CLIENT_VERSION is not x.y.z', using: DEFAULT_CODEX_CLIENT_VERSION }));
+  }
+  return DEFAULT_CODEX_CLIENT_VERSION;
+}
 
 
 /** Relay answers that mean "this instance cannot take it now, another one may". */
@@ -164,15 +185,16 @@ function fnv1a(text: string): number {
 }
 
 /** The headers the Codex backend expects on model, models and usage requests. */
-export function codexHeaders(grant: { accessToken: string; accountId: string; sessionId?: string }): Headers {
+export function codexHeaders(grant: { accessToken: string; accountId: string; sessionId?: string; clientVersion?: string }): Headers {
+  const version = grant.clientVersion ?? DEFAULT_CODEX_CLIENT_VERSION;
   const headers = new Headers({
     Authorization: `Bearer ${grant.accessToken}`,
     'ChatGPT-Account-ID': grant.accountId,
     'Content-Type': 'application/json',
     Accept: 'text/event-stream',
     originator: CODEX_ORIGINATOR,
-    'User-Agent': CODEX_USER_AGENT,
-    version: CODEX_CLIENT_VERSION,
+    'User-Agent': `${CODEX_ORIGINATOR}/${version} (Linux 6.8.0; x86_64) usemysub`,
+    version,
   });
   if (grant.sessionId) headers.set('session_id', grant.sessionId);
   return headers;

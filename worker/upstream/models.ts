@@ -1,97 +1,110 @@
 /**
- * The models this proxy offers, as data. Each Codex model is listed once with the reasoning
- * efforts it accepts; the `<slug>-<effort>` aliases (e.g. `gpt-5.5-high`) are generated from
- * this table, so adding a model is one edit here. Tools that only let users pick a model name
- * (Cursor, Continue) choose an effort through those aliases.
+ * Model facts from the Codex backend: how its catalog (`GET /codex/models`) reads, the bundled
+ * copy of today's catalog served when the backend cannot be asked, and the slugs it has retired.
+ * Pure: the fetch lives in model-catalog.ts, the per-account copy in the user's AuthBroker.
  */
+import { z } from 'zod';
+import type { CatalogModel, ModelCatalog } from '../translate/model-catalog.ts';
 
-/** Every effort value the Codex backend knows; each model accepts a subset. */
-export const REASONING_EFFORTS = ['none', 'minimal', 'low', 'medium', 'high', 'xhigh'] as const;
-export type ReasoningEffort = (typeof REASONING_EFFORTS)[number];
-
-export interface CodexModel {
-  slug: string;
-  efforts: readonly ReasoningEffort[];
-  defaultEffort: ReasoningEffort;
+/** A bundled model: a catalog row plus the oldest client the backend serves it to. */
+interface BundledModel extends CatalogModel {
+  minimalClientVersion: string;
 }
 
-const FULL: readonly ReasoningEffort[] = ['low', 'medium', 'high', 'xhigh'];
+const FULL = ['low', 'medium', 'high', 'xhigh'];
 
-/** Newest first: the order clients show in their model pickers. */
-export const CODEX_MODELS: readonly CodexModel[] = [
-  { slug: 'gpt-5.5', efforts: FULL, defaultEffort: 'medium' },
-  { slug: 'gpt-5.5-codex', efforts: FULL, defaultEffort: 'medium' },
-  { slug: 'gpt-5.4', efforts: FULL, defaultEffort: 'medium' },
-  { slug: 'gpt-5.4-mini', efforts: FULL, defaultEffort: 'medium' },
-  { slug: 'gpt-5.3-codex', efforts: FULL, defaultEffort: 'medium' },
-  { slug: 'gpt-5.2', efforts: FULL, defaultEffort: 'medium' },
-  { slug: 'gpt-5.2-codex', efforts: FULL, defaultEffort: 'medium' },
-  { slug: 'gpt-5.1-codex-max', efforts: FULL, defaultEffort: 'medium' },
-  { slug: 'gpt-5.1-codex-mini', efforts: ['medium', 'high'], defaultEffort: 'medium' },
+/**
+ * Today's catalog (CODEX-BACKEND-2026.md §1.3, as openai/codex peers embed it), newest first.
+ * Used only when an account's own catalog cannot be read; refresh it when the backend changes.
+ */
+const BUNDLED_MODELS: readonly BundledModel[] = [
+  { slug: 'gpt-5.6-sol', efforts: [...FULL, 'max', 'ultra'], defaultEffort: 'medium', listed: true, minimalClientVersion: '0.144.0' },
+  { slug: 'gpt-5.6-terra', efforts: [...FULL, 'max', 'ultra'], defaultEffort: 'medium', listed: true, minimalClientVersion: '0.144.0' },
+  { slug: 'gpt-5.6-luna', efforts: [...FULL, 'max'], defaultEffort: 'medium', listed: true, minimalClientVersion: '0.144.0' },
+  { slug: 'gpt-5.5', efforts: FULL, defaultEffort: 'medium', listed: true, minimalClientVersion: '0.124.0' },
+  { slug: 'gpt-5.4', efforts: FULL, defaultEffort: 'medium', listed: true, minimalClientVersion: '0.98.0' },
+  { slug: 'gpt-5.4-mini', efforts: FULL, defaultEffort: 'medium', listed: true, minimalClientVersion: '0.98.0' },
+  { slug: 'gpt-5.3-codex-spark', efforts: FULL, defaultEffort: 'medium', listed: true, minimalClientVersion: '0.100.0' },
+  { slug: 'codex-auto-review', efforts: [...FULL, 'max'], defaultEffort: 'medium', listed: false, minimalClientVersion: '0.98.0' },
 ];
 
-/** The `created` field of every listed model (2026-01-01): the backend gives no dates. */
-const MODELS_CREATED = 1_767_225_600;
-const OWNED_BY = 'openai';
+/**
+ * Slugs that earlier catalogs (and earlier versions of this proxy) offered and the backend now
+ * refuses ("The '<slug>' model is not supported when using Codex with a ChatGPT account").
+ * A live catalog that lists one again wins: this only words the 404 for ids no catalog has.
+ */
+export const RETIRED_MODELS: readonly string[] = [
+  'gpt-5.5-codex',
+  'gpt-5.3-codex',
+  'gpt-5.2',
+  'gpt-5.2-codex',
+  'gpt-5.1',
+  'gpt-5.1-codex',
+  'gpt-5.1-codex-max',
+  'gpt-5.1-codex-mini',
+  'gpt-5',
+  'gpt-5-codex',
+  'codex-mini-latest',
+];
 
-export interface ResolvedModel {
-  slug: string;
-  /** The effort an alias selects; null for a plain slug (the request's own effort applies). */
-  effort: ReasoningEffort | null;
-}
-
-export interface OpenAiModel {
-  id: string;
-  object: 'model';
-  created: number;
-  owned_by: string;
-}
-
-export interface OpenAiModelList {
-  object: 'list';
-  data: OpenAiModel[];
-}
-
-function buildIndex(models: readonly CodexModel[]): Map<string, ResolvedModel> {
-  const index = new Map<string, ResolvedModel>();
-  const add = (id: string, resolved: ResolvedModel) => {
-    // A generated alias must never shadow a real slug (or another alias): fail at load time.
-    if (index.has(id)) throw new Error(`model id "${id}" is listed twice`);
-    index.set(id, resolved);
-  };
-  for (const model of models) add(model.slug, { slug: model.slug, effort: null });
-  for (const model of models) {
-    for (const effort of model.efforts) add(`${model.slug}-${effort}`, { slug: model.slug, effort });
+/** `a >= b` for dotted versions (`0.144.0`); a missing part counts as 0. */
+export function versionAtLeast(a: string, b: string): boolean {
+  const pa = a.split('.').map(Number);
+  const pb = b.split('.').map(Number);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const x = pa[i] ?? 0;
+    const y = pb[i] ?? 0;
+    if (x !== y) return x > y;
   }
-  return index;
+  return true;
 }
 
-const MODEL_INDEX = buildIndex(CODEX_MODELS);
-
-/** The model (and alias effort) for a client's model id, or null when we do not serve it. */
-export function resolveModel(id: string): ResolvedModel | null {
-  return MODEL_INDEX.get(id.trim().toLowerCase()) ?? null;
+/** The bundled catalog as a client of `clientVersion` would be served it (the backend leaves out newer models). */
+export function bundledModels(clientVersion: string): CatalogModel[] {
+  return BUNDLED_MODELS.filter((model) => versionAtLeast(clientVersion, model.minimalClientVersion)).map(
+    ({ minimalClientVersion: _gate, ...model }) => model,
+  );
 }
 
-/** The data row of one model slug, or null. */
-export function findModel(slug: string): CodexModel | null {
-  return CODEX_MODELS.find((model) => model.slug === slug) ?? null;
+/** A catalog (models plus the retired list) from a list of models. */
+export function catalogOf(models: readonly CatalogModel[]): ModelCatalog {
+  return { models, retired: RETIRED_MODELS };
 }
 
-/** One entry of `GET /v1/models`, or null for an unknown id. */
-export function describeModel(id: string): OpenAiModel | null {
-  const key = id.trim().toLowerCase();
-  return MODEL_INDEX.has(key) ? { id: key, object: 'model', created: MODELS_CREATED, owned_by: OWNED_BY } : null;
+// The backend's ModelInfo has many more fields (openai/codex models.rs); only these are read,
+// and a row that lacks a slug is skipped rather than failing the whole catalog.
+const levelSchema = z.looseObject({ effort: z.string().min(1) });
+const modelInfoSchema = z.looseObject({
+  slug: z.string().min(1),
+  visibility: z.string().nullish(),
+  default_reasoning_level: z.string().nullish(),
+  supported_reasoning_levels: z.array(z.unknown()).nullish(),
+  priority: z.number().nullish(),
+});
+const modelsBodySchema = z.looseObject({ models: z.array(z.unknown()), etag: z.string().nullish() });
+
+function toCatalogModel(info: z.infer<typeof modelInfoSchema>): CatalogModel {
+  const efforts = (info.supported_reasoning_levels ?? []).flatMap((level) => {
+    const parsed = levelSchema.safeParse(level);
+    return parsed.success ? [parsed.data.effort] : [];
+  });
+  const wanted = info.default_reasoning_level ?? null;
+  const defaultEffort = wanted !== null && efforts.includes(wanted) ? wanted : efforts.includes('medium') ? 'medium' : (efforts[0] ?? null);
+  return { slug: info.slug, efforts, defaultEffort, listed: info.visibility === 'list' };
 }
 
-/** `GET /v1/models`: every slug, then every effort alias. */
-export function listModels(): OpenAiModelList {
-  return {
-    object: 'list',
-    data: [...MODEL_INDEX.keys()].map((id) => ({ id, object: 'model', created: MODELS_CREATED, owned_by: OWNED_BY })),
-  };
-}
-
-export function isReasoningEffort(value: unknown): value is ReasoningEffort {
-  return typeof value === 'string' && (REASONING_EFFORTS as readonly string[]).includes(value);
+/**
+ * The models of a `GET /codex/models` body (`{models: ModelInfo[], etag?}`), ordered by their
+ * `priority`, and the body's etag (Codex uses it when the ETag header is missing). Null when the
+ * body is not a catalog at all.
+ */
+export function parseModelsBody(body: unknown): { models: CatalogModel[]; etag: string | null } | null {
+  const parsed = modelsBodySchema.safeParse(body);
+  if (!parsed.success) return null;
+  const rows = parsed.data.models.flatMap((row, position) => {
+    const info = modelInfoSchema.safeParse(row);
+    return info.success ? [{ info: info.data, position }] : [];
+  });
+  rows.sort((a, b) => (a.info.priority ?? Infinity) - (b.info.priority ?? Infinity) || a.position - b.position);
+  return { models: rows.map((row) => toCatalogModel(row.info)), etag: parsed.data.etag ?? null };
 }

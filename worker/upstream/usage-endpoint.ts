@@ -4,7 +4,7 @@
  * the same shape the `x-codex-*` headers produce.
  */
 import { parseUsageBody, type RateLimitSnapshot } from './rate-limits.ts';
-import { codexHeaders, upstreamFetch } from './egress.ts';
+import { codexClientVersion, codexHeaders, upstreamFetch } from './egress.ts';
 
 /** How long the dashboard waits for the usage endpoint before showing what it already has. */
 export const USAGE_TIMEOUT_MS = 5_000;
@@ -14,7 +14,7 @@ export async function fetchUsage(env: Env, userId: string, now: number): Promise
   try {
     const grant = await env.AUTH_BROKER.getByName(userId).getAccessToken(userId);
     if (!grant.ok) return null;
-    const headers = codexHeaders(grant);
+    const headers = codexHeaders({ ...grant, clientVersion: codexClientVersion(env) });
     headers.set('Accept', 'application/json');
     headers.delete('Content-Type');
     const response = await upstreamFetch(env, 'usage', { method: 'GET', headers, signal: AbortSignal.timeout(USAGE_TIMEOUT_MS) });

@@ -1,29 +1,40 @@
 /**
- * Static-ish data the fake serves: the model list, rate-limit headers and the usage body derived from them.
+ * Static-ish data the fake serves: the model catalog (and its client-version gate), rate-limit headers and the usage body derived from them.
  */
 import { createHash } from 'node:crypto';
-import type { UsageBody, UsageWindow } from './types.ts';
+import type { FakeModel, UsageBody, UsageWindow } from './types.ts';
 
-const EFFORTS = [
-  { effort: 'low', description: 'Fast responses with lighter reasoning' },
-  { effort: 'medium', description: 'Balances speed and reasoning depth' },
-  { effort: 'high', description: 'Greater reasoning depth for complex problems' },
-  { effort: 'xhigh', description: 'Extra high reasoning depth for complex problems' },
-];
+const LEVELS: Record<string, string> = {
+  low: 'Fast responses with lighter reasoning',
+  medium: 'Balances speed and reasoning depth',
+  high: 'Greater reasoning depth for complex problems',
+  xhigh: 'Extra high reasoning depth for complex problems',
+  max: 'Maximum reasoning depth',
+  ultra: 'Longest reasoning, for the hardest problems',
+};
 
-function model(slug: string, displayName: string, priority: number, efforts = EFFORTS) {
+function levels(efforts: string[]) {
+  return efforts.map((effort) => ({ effort, description: LEVELS[effort] ?? effort }));
+}
+
+/** One `ModelInfo` of the catalog, with the fields Codex reads (openai/codex models.rs fixture). */
+export function fakeModel(
+  slug: string,
+  options: { efforts?: string[]; visibility?: string; minimalClientVersion?: string; priority?: number; contextWindow?: number } = {},
+): FakeModel {
   return {
     slug,
-    display_name: displayName,
-    description: `${displayName} (fake Codex)`,
-    visibility: 'list',
-    priority,
+    display_name: slug.toUpperCase(),
+    description: `${slug} (fake Codex)`,
+    visibility: options.visibility ?? 'list',
+    priority: options.priority ?? 1,
+    minimal_client_version: options.minimalClientVersion ?? '0.98.0',
     default_reasoning_level: 'medium',
-    supported_reasoning_levels: efforts,
+    supported_reasoning_levels: levels(options.efforts ?? ['low', 'medium', 'high', 'xhigh']),
     supports_reasoning_summaries: true,
     support_verbosity: true,
     default_verbosity: 'medium',
-    context_window: 272_000,
+    context_window: options.contextWindow ?? 272_000,
     input_modalities: ['text', 'image'],
     shell_type: 'shell_command',
     supported_in_api: true,
@@ -31,15 +42,38 @@ function model(slug: string, displayName: string, priority: number, efforts = EF
   };
 }
 
-export const MODELS_BODY = {
-  models: [
-    model('gpt-5.5', 'GPT-5.5', 1),
-    model('gpt-5.5-codex', 'GPT-5.5-Codex', 2),
-    model('gpt-5.4-mini', 'GPT-5.4-Mini', 3, EFFORTS.filter((e) => e.effort !== 'xhigh')),
-  ],
-};
-export const MODELS_JSON = JSON.stringify(MODELS_BODY);
-export const MODELS_ETAG = `W/"${createHash('sha256').update(MODELS_JSON).digest('hex').slice(0, 16)}"`;
+const FULL = ['low', 'medium', 'high', 'xhigh'];
+
+/** What every account is served unless a test sets its own list: today's catalog (CODEX-BACKEND-2026 §1.3). */
+export const DEFAULT_MODELS: readonly FakeModel[] = [
+  fakeModel('gpt-5.6-sol', { efforts: [...FULL, 'max', 'ultra'], minimalClientVersion: '0.144.0', priority: 1 }),
+  fakeModel('gpt-5.6-terra', { efforts: [...FULL, 'max', 'ultra'], minimalClientVersion: '0.144.0', priority: 2 }),
+  fakeModel('gpt-5.6-luna', { efforts: [...FULL, 'max'], minimalClientVersion: '0.144.0', priority: 3 }),
+  fakeModel('gpt-5.5', { minimalClientVersion: '0.124.0', priority: 4 }),
+  fakeModel('gpt-5.4', { priority: 5 }),
+  fakeModel('gpt-5.4-mini', { priority: 6 }),
+  fakeModel('gpt-5.3-codex-spark', { minimalClientVersion: '0.100.0', priority: 7, contextWindow: 128_000 }),
+  fakeModel('codex-auto-review', { efforts: [...FULL, 'max'], visibility: 'hide', priority: 8 }),
+];
+
+/** `a >= b` for dotted versions (`0.144.0`); a missing part counts as 0. */
+export function versionAtLeast(a: string, b: string): boolean {
+  const pa = a.split('.').map(Number);
+  const pb = b.split('.').map(Number);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const x = pa[i] ?? 0;
+    const y = pb[i] ?? 0;
+    if (x !== y) return x > y;
+  }
+  return true;
+}
+
+/** The catalog a client of `clientVersion` is shown: the backend leaves out models that need a newer client. */
+export function catalogFor(models: readonly FakeModel[], clientVersion: string): { json: string; etag: string } {
+  const visible = models.filter((m) => versionAtLeast(clientVersion, String(m.minimal_client_version ?? '0')));
+  const json = JSON.stringify({ models: visible });
+  return { json, etag: `W/"${createHash('sha256').update(json).digest('hex').slice(0, 16)}"` };
+}
 
 /** Rate-limit headers an account starts with (5-hour primary, weekly secondary window). */
 export function defaultRateLimitHeaders(nowSeconds = Math.floor(Date.now() / 1000)): Record<string, string> {

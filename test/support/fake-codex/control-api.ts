@@ -26,6 +26,8 @@ const ROUTES: [string, string, Handler][] = [
   ['GET', '/__fake/accounts/:account/stats', (s, [a]) => s.accountStats(a!)],
   ['PUT', '/__fake/accounts/:account/rate-limits', (s, [a], b) => (s.setRateLimits(a!, b?.headers ?? {}), { ok: true })],
   ['PUT', '/__fake/accounts/:account/usage', (s, [a], b) => (s.setUsage(a!, b?.usage ?? null), { ok: true })],
+  ['PUT', '/__fake/accounts/:account/models', (s, [a], b) => (s.setModels(a!, b ?? {}), { ok: true })],
+  ['GET', '/__fake/accounts/:account/models-requests', (s, [a]) => s.modelsRequests(a!)],
 ];
 
 function match(pattern: string, path: string): string[] | undefined {

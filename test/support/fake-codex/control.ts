@@ -9,6 +9,7 @@ import type {
   CreatedFamily,
   FamilyInfo,
   FamilyOptions,
+  ModelsSettings,
   RecordedRequest,
   ResponseStep,
   TokenStep,
@@ -92,6 +93,16 @@ export class FakeCodexControl {
 
   async setUsage(accountId: string, usage: UsageBody | null): Promise<void> {
     await this.#call('PUT', `/__fake/accounts/${enc(accountId)}/usage`, { usage });
+  }
+
+  /** Sets what `GET /codex/models` serves the account: its own catalog (plans differ) or an outage status. */
+  async setModels(accountId: string, settings: ModelsSettings): Promise<void> {
+    await this.#call('PUT', `/__fake/accounts/${enc(accountId)}/models`, settings);
+  }
+
+  /** Every models request the account made (URL with `client_version`, headers such as `if-none-match`, status). */
+  modelsRequests(accountId: string): Promise<RecordedRequest[]> {
+    return this.#call('GET', `/__fake/accounts/${enc(accountId)}/models-requests`);
   }
 
   async #call<T>(method: string, path: string, body?: unknown): Promise<T> {

@@ -5,12 +5,12 @@
 import { relayError } from '../../../relay/errors.ts';
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { MODELS_ETAG, MODELS_JSON } from './catalog.ts';
+import { catalogFor, versionAtLeast } from './catalog.ts';
 import { lowerCaseHeaders, readBody, send, sleep, type Answer } from './http.ts';
 import { encodeFrame, errorEventStream, failedStream, successStream, type SseFrame, type StreamContext } from './sse.ts';
 import type { FakeCodexState } from './state.ts';
 import { storedItemViolation } from './stateless.ts';
-import type { RecordedRequest, ResponseStep } from './types.ts';
+import type { FakeModel, RecordedRequest, ResponseStep } from './types.ts';
 
 /**
  * Parameters the backend refuses outright (CODEX-PROTOCOL.md §3). `previous_response_id` gets the
@@ -156,6 +156,15 @@ export async function handleResponses(state: FakeCodexState, req: IncomingMessag
     record(400, 'none');
     return send(res, { ...detail(400, violation), headers: rateHeaders });
   }
+  const clientVersion = typeof req.headers.version === 'string' ? req.headers.version : null;
+  const refusal = modelRefusal(state.models(accountId), String((body as { model: unknown }).model), clientVersion);
+  if (refusal) {
+    record(400, 'none');
+    return send(res, { ...detail(400, refusal), headers: rateHeaders });
+  }
+  // As the real backend does, every answer names the account's current catalog, so a client can
+  // tell that its cached copy is out of date.
+  rateHeaders['x-models-etag'] = catalogFor(state.models(accountId), clientVersion ?? DEFAULT_CLIENT_VERSION).etag;
   const storedItem = storedItemViolation(body as Record<string, unknown>);
   if (storedItem) {
     record(storedItem.status, 'none');
@@ -345,15 +354,62 @@ function authenticated(state: FakeCodexState, req: IncomingMessage, res: ServerR
   return auth.accountId;
 }
 
+/** The version assumed when a model request carries no `version` header (the gate then only hides nothing new). */
+const DEFAULT_CLIENT_VERSION = '0.171.0';
+
+/**
+ * Why the backend refuses `slug` for this account, or null. Any slug outside the account's
+ * catalog (retired, another plan's, made up) gets the same message the real backend sends; a
+ * model that needs a newer client than the `version` header says gets the upgrade message.
+ */
+export function modelRefusal(models: readonly FakeModel[], slug: string, clientVersion: string | null): string | null {
+  const model = models.find((m) => m.slug === slug);
+  if (!model) return `The '${slug}' model is not supported when using Codex with a ChatGPT account.`;
+  const needed = String(model.minimal_client_version ?? '0');
+  if (clientVersion !== null && !versionAtLeast(clientVersion, needed)) {
+    return `The '${slug}' model requires a newer version of Codex. Please upgrade to the latest app or CLI and try again.`;
+  }
+  return null;
+}
+
+/**
+ * `GET /codex/models?client_version=…`: the account's catalog as a client of that version sees
+ * it (newer models left out), with an ETag; `If-None-Match` with the current one gets a 304.
+ */
 export function handleModels(state: FakeCodexState, req: IncomingMessage, res: ServerResponse): void {
-  if (authenticated(state, req, res) === undefined) return;
-  if (req.headers['if-none-match'] === MODELS_ETAG) {
-    res.writeHead(304, { etag: MODELS_ETAG });
+  const accountId = authenticated(state, req, res);
+  if (accountId === undefined) return;
+  const url = new URL(req.url ?? '/', 'http://fake');
+  const clientVersion = url.searchParams.get('client_version');
+  const answer = (status: number) =>
+    state.recordModelsRequest(accountId, {
+      method: 'GET',
+      url: req.url ?? '',
+      headers: lowerCaseHeaders(req),
+      body: null,
+      status,
+      step: 'none',
+      receivedAt: new Date().toISOString(),
+    });
+  const failWith = state.modelsFailWith(accountId);
+  if (failWith !== null) {
+    answer(failWith);
+    return send(res, { status: failWith, body: { detail: 'An error occurred while fetching models.' } });
+  }
+  if (!clientVersion || !/^\d+\.\d+\.\d+$/.test(clientVersion)) {
+    answer(400);
+    return send(res, detail(400, 'missing client_version'));
+  }
+  const { json, etag } = catalogFor(state.models(accountId), clientVersion);
+  if (req.headers['if-none-match'] === etag) {
+    answer(304);
+    res.writeHead(304, { etag });
     res.end();
     return;
   }
-  res.writeHead(200, { 'content-type': 'application/json', etag: MODELS_ETAG, 'cache-control': 'private, max-age=300' });
-  res.end(MODELS_JSON);
+  answer(200);
+  res.writeHead(200, { 'content-type': 'application/json', etag, 'cache-control': 'private, max-age=300' });
+  res.end(json);
 }
 
 export function handleUsage(state: FakeCodexState, req: IncomingMessage, res: ServerResponse): void {

@@ -3,7 +3,7 @@
  * never see each other's counters. The HTTP control API (`control-api.ts`) calls these same methods.
  */
 import { randomBytes } from 'node:crypto';
-import { defaultRateLimitHeaders, usageBodyFrom } from './catalog.ts';
+import { DEFAULT_MODELS, defaultRateLimitHeaders, usageBodyFrom } from './catalog.ts';
 import { FakeDeviceAuth } from './device-auth.ts';
 import { mintAccessToken, mintIdToken, type Identity } from './jwt.ts';
 import {
@@ -14,6 +14,8 @@ import {
   type CreatedFamily,
   type FamilyInfo,
   type FamilyOptions,
+  type FakeModel,
+  type ModelsSettings,
   type RecordedRequest,
   type ResponseStep,
   type TokenSet,
@@ -50,6 +52,9 @@ type Account = {
   stats: AccountStats;
   rateLimitHeaders: Record<string, string>;
   usage: UsageBody | null;
+  models: FakeModel[] | null;
+  modelsFailWith: number | null;
+  modelsRequests: RecordedRequest[];
 };
 
 type AuthorizationCode = { family: string; codeChallenge?: string; redirectUri?: string; used: boolean };
@@ -173,7 +178,32 @@ export class FakeCodexState {
     this.#account(accountId).usage = usage;
   }
 
+  /** Sets what `GET /codex/models` serves this account (its own catalog, or an outage). */
+  setModels(accountId: string, settings: ModelsSettings): void {
+    const account = this.#account(accountId);
+    if (settings.models !== undefined) account.models = settings.models === null ? null : structuredClone(settings.models);
+    if (settings.failWith !== undefined) account.modelsFailWith = settings.failWith;
+  }
+
+  /** Every `GET /codex/models` this account made, oldest first. */
+  modelsRequests(accountId: string): RecordedRequest[] {
+    return structuredClone(this.#accounts.get(accountId)?.modelsRequests ?? []);
+  }
+
   // ---- used by the HTTP handlers ----
+
+  /** The account's whole catalog, before the client-version filter. */
+  models(accountId: string): readonly FakeModel[] {
+    return this.#account(accountId).models ?? DEFAULT_MODELS;
+  }
+
+  modelsFailWith(accountId: string): number | null {
+    return this.#account(accountId).modelsFailWith;
+  }
+
+  recordModelsRequest(accountId: string, request: RecordedRequest): void {
+    this.#account(accountId).modelsRequests.push(request);
+  }
 
   /** Rotates the family: a new refresh token (the old one becomes "used") and a fresh access token. */
   issueTokens(familyId: string): TokenSet {
@@ -270,6 +300,9 @@ export class FakeCodexState {
         stats: { requests: 0, aborted: 0 },
         rateLimitHeaders: defaultRateLimitHeaders(),
         usage: null,
+        models: null,
+        modelsFailWith: null,
+        modelsRequests: [],
       };
       this.#accounts.set(id, account);
     }

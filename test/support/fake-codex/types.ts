@@ -142,6 +142,17 @@ export type RecordedRequest = {
 
 export type AccountStats = { requests: number; aborted: number };
 
+/** One `ModelInfo` of `GET /codex/models` (`slug`, `supported_reasoning_levels`, `visibility`, `minimal_client_version`, …). */
+export type FakeModel = Record<string, unknown> & { slug: string };
+
+/** What `GET /codex/models` serves one account. */
+export type ModelsSettings = {
+  /** The account's catalog (plans differ); `null` goes back to the default catalog. */
+  models?: FakeModel[] | null;
+  /** Answer every models request with this status (a backend outage); `null` serves the catalog again. */
+  failWith?: number | null;
+};
+
 /** `GET /backend-api/wham/usage` body. */
 export type UsageBody = {
   plan_type: string;

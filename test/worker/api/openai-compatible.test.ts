@@ -55,7 +55,7 @@ describe('GET /v1/models', () => {
     expect(res.status).toBe(200);
     const body = (await res.json()) as { object: string; data: Array<{ id: string }> };
     expect(body.object).toBe('list');
-    expect(body.data.map((m) => m.id)).toEqual(expect.arrayContaining(['gpt-5.5', 'gpt-5.5-codex', 'gpt-5.5-high']));
+    expect(body.data.map((m) => m.id)).toEqual(expect.arrayContaining(['gpt-5.6-sol', 'gpt-5.6-sol-ultra', 'gpt-5.5', 'gpt-5.5-high']));
   });
 
   it('describes one model, and answers 404 model_not_found for an unknown one', async () => {
@@ -149,8 +149,8 @@ describe('POST /v1/responses without streaming', () => {
     expect(seen.headers).toMatchObject({
       originator: 'codex_cli_rs',
       'chatgpt-account-id': user.accountId,
-      version: expect.any(String),
-      'user-agent': expect.stringMatching(/^codex_cli_rs\//),
+      version: '0.171.0',
+      'user-agent': expect.stringMatching(/^codex_cli_rs\/0\.171\.0 /),
       session_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
       accept: 'text/event-stream',
     });

@@ -1,3 +1,4 @@
+import { MODELS } from '../helpers/models.ts';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_INSTRUCTIONS } from '../../../worker/translate/backend-rules.ts';
 import { DROPPED_CHAT_PARAMETERS, normalizeChatRequest, reasoningDisplaySetting } from '../../../worker/translate/chat-request.ts';
@@ -5,7 +6,7 @@ import { ApiError } from '../../../worker/shared/errors.ts';
 
 function rejects(body: unknown): ApiError {
   try {
-    normalizeChatRequest(body);
+    normalizeChatRequest(body, { models: MODELS });
   } catch (err) {
     if (err instanceof ApiError) return err;
     throw err;
@@ -23,7 +24,7 @@ const weatherTool = {
 
 describe('what the backend always gets', () => {
   it('turns a plain chat into a Responses body that follows the backend rules', () => {
-    const result = normalizeChatRequest(minimal);
+    const result = normalizeChatRequest(minimal, { models: MODELS });
     expect(result.body).toEqual({
       model: 'gpt-5.5',
       instructions: DEFAULT_INSTRUCTIONS,
@@ -45,7 +46,7 @@ describe('what the backend always gets', () => {
         user('hi'),
         { role: 'system', content: 'Now answer in French.' },
       ],
-    });
+    }, { models: MODELS });
     expect(body.instructions).toBe('Be terse.\n\nUse metric units.');
     expect(body.input).toEqual([
       { type: 'message', role: 'user', content: [inputText('hi')] },
@@ -54,7 +55,7 @@ describe('what the backend always gets', () => {
   });
 
   it('keeps a conversation of system messages only as developer input, with the default instructions', () => {
-    const { body } = normalizeChatRequest({ model: 'gpt-5.5', messages: [{ role: 'system', content: 'Say hi.' }] });
+    const { body } = normalizeChatRequest({ model: 'gpt-5.5', messages: [{ role: 'system', content: 'Say hi.' }] }, { models: MODELS });
     expect(body.instructions).toBe(DEFAULT_INSTRUCTIONS);
     expect(body.input).toEqual([{ type: 'message', role: 'developer', content: [inputText('Say hi.')] }]);
   });
@@ -69,7 +70,7 @@ describe('what the backend always gets', () => {
         { type: 'image_url', image_url: { url: png } },
         { type: 'image_url', image_url: png },
       ])],
-    });
+    }, { models: MODELS });
     expect(body.input[0]).toEqual({
       type: 'message',
       role: 'user',
@@ -86,7 +87,7 @@ describe('what the backend always gets', () => {
     const { body } = normalizeChatRequest({
       model: 'gpt-5.5',
       messages: [user([{ type: 'file', file: { filename: 'a.pdf', file_data: 'data:application/pdf;base64,JVBERi0=' } }])],
-    });
+    }, { models: MODELS });
     expect(body.input[0]).toMatchObject({ content: [{ type: 'input_file', filename: 'a.pdf', file_data: 'data:application/pdf;base64,JVBERi0=' }] });
   });
 
@@ -110,7 +111,7 @@ describe('what the backend always gets', () => {
         { role: 'assistant', content: 'Paris 18C, Rome 21C.' },
         user('Thanks'),
       ],
-    });
+    }, { models: MODELS });
     expect(body.input).toEqual([
       { type: 'message', role: 'user', content: [inputText('Weather in Paris and Rome?')] },
       { type: 'function_call', call_id: 'call_1', name: 'get_weather', arguments: '{"city":"Paris"}' },
@@ -123,25 +124,25 @@ describe('what the backend always gets', () => {
   });
 
   it('keeps an assistant refusal in the history', () => {
-    const { body } = normalizeChatRequest({ model: 'gpt-5.5', messages: [user('x'), { role: 'assistant', content: null, refusal: 'I cannot help.' }, user('ok')] });
+    const { body } = normalizeChatRequest({ model: 'gpt-5.5', messages: [user('x'), { role: 'assistant', content: null, refusal: 'I cannot help.' }, user('ok')] }, { models: MODELS });
     expect(body.input[1]).toEqual({ type: 'message', role: 'assistant', content: [{ type: 'refusal', refusal: 'I cannot help.' }] });
   });
 
   it('translates function tools, non-strict unless asked, and every tool_choice form', () => {
     const tools = [weatherTool, { type: 'function', function: { name: 'now', strict: true } }];
     const base = { ...minimal, tools, parallel_tool_calls: false };
-    const { body } = normalizeChatRequest({ ...base, tool_choice: 'required' });
+    const { body } = normalizeChatRequest({ ...base, tool_choice: 'required' }, { models: MODELS });
     expect(body.tools).toEqual([
       { type: 'function', name: 'get_weather', description: 'Weather for a city', parameters: weatherTool.function.parameters, strict: false },
       { type: 'function', name: 'now', parameters: { type: 'object', properties: {} }, strict: true },
     ]);
     expect(body).toMatchObject({ tool_choice: 'required', parallel_tool_calls: false });
-    expect(normalizeChatRequest({ ...base, tool_choice: { type: 'function', function: { name: 'now' } } }).body.tool_choice).toEqual({
+    expect(normalizeChatRequest({ ...base, tool_choice: { type: 'function', function: { name: 'now' } } }, { models: MODELS }).body.tool_choice).toEqual({
       type: 'function',
       name: 'now',
     });
     const allowed = { type: 'allowed_tools', allowed_tools: { mode: 'auto', tools: [{ type: 'function', function: { name: 'now' } }] } };
-    expect(normalizeChatRequest({ ...base, tool_choice: allowed }).body.tool_choice).toEqual({
+    expect(normalizeChatRequest({ ...base, tool_choice: allowed }, { models: MODELS }).body.tool_choice).toEqual({
       type: 'allowed_tools',
       mode: 'auto',
       tools: [{ type: 'function', name: 'now' }],
@@ -149,7 +150,7 @@ describe('what the backend always gets', () => {
   });
 
   it('ignores tool_choice and parallel_tool_calls when there are no tools', () => {
-    const result = normalizeChatRequest({ ...minimal, tools: [], tool_choice: 'auto', parallel_tool_calls: true });
+    const result = normalizeChatRequest({ ...minimal, tools: [], tool_choice: 'auto', parallel_tool_calls: true }, { models: MODELS });
     expect(result.body).not.toHaveProperty('tools');
     expect(result.body).not.toHaveProperty('tool_choice');
     expect(result.ignored).toEqual(expect.arrayContaining(['tool_choice', 'parallel_tool_calls']));
@@ -165,7 +166,7 @@ describe('what the backend always gets', () => {
         { role: 'assistant', content: null, function_call: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
         { role: 'function', name: 'get_weather', content: '18C' },
       ],
-    });
+    }, { models: MODELS });
     expect(result.legacyFunctions).toBe(true);
     expect(result.body).toMatchObject({
       tools: [{ type: 'function', name: 'get_weather', parameters: { type: 'object' }, strict: false }],
@@ -181,13 +182,13 @@ describe('what the backend always gets', () => {
   it('maps response_format to text.format, next to verbosity', () => {
     const schema = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false };
     const jsonSchema = { type: 'json_schema', json_schema: { name: 'weather', schema, strict: true } };
-    expect(normalizeChatRequest({ ...minimal, response_format: jsonSchema, verbosity: 'low' }).body.text).toEqual({
+    expect(normalizeChatRequest({ ...minimal, response_format: jsonSchema, verbosity: 'low' }, { models: MODELS }).body.text).toEqual({
       format: { type: 'json_schema', name: 'weather', schema, strict: true },
       verbosity: 'low',
     });
-    expect(normalizeChatRequest({ ...minimal, response_format: { type: 'json_object' } }).body.text).toEqual({ format: { type: 'json_object' } });
-    expect(normalizeChatRequest({ ...minimal, response_format: { type: 'text' } }).body).not.toHaveProperty('text');
-    expect(normalizeChatRequest({ ...minimal, response_format: { type: 'json_schema', json_schema: { schema } } }).body.text).toEqual({
+    expect(normalizeChatRequest({ ...minimal, response_format: { type: 'json_object' } }, { models: MODELS }).body.text).toEqual({ format: { type: 'json_object' } });
+    expect(normalizeChatRequest({ ...minimal, response_format: { type: 'text' } }, { models: MODELS }).body).not.toHaveProperty('text');
+    expect(normalizeChatRequest({ ...minimal, response_format: { type: 'json_schema', json_schema: { schema } } }, { models: MODELS }).body.text).toEqual({
       format: { type: 'json_schema', name: 'response', schema },
     });
   });
@@ -199,7 +200,7 @@ describe('what the backend always gets', () => {
       prediction: { type: 'content', content: 'x' }, prompt_cache_retention: '24h',
     };
     expect(Object.keys(values).sort()).toEqual([...DROPPED_CHAT_PARAMETERS].sort());
-    const result = normalizeChatRequest({ ...minimal, ...values, logprobs: false, n: 1, top_k: 40 });
+    const result = normalizeChatRequest({ ...minimal, ...values, logprobs: false, n: 1, top_k: 40 }, { models: MODELS });
     for (const name of DROPPED_CHAT_PARAMETERS.filter((n) => n !== 'store')) expect(result.body).not.toHaveProperty(name);
     expect(result.body).not.toHaveProperty('top_k');
     expect(result.body.store).toBe(false);
@@ -207,48 +208,48 @@ describe('what the backend always gets', () => {
   });
 
   it('reads stream, include_usage, stop and prompt_cache_key', () => {
-    const result = normalizeChatRequest({ ...minimal, stream: true, stream_options: { include_usage: true }, stop: ['\n\n', ''], prompt_cache_key: 'conv-9' });
+    const result = normalizeChatRequest({ ...minimal, stream: true, stream_options: { include_usage: true }, stop: ['\n\n', ''], prompt_cache_key: 'conv-9' }, { models: MODELS });
     expect(result).toMatchObject({ stream: true, includeUsage: true, stop: ['\n\n'], promptCacheKey: 'conv-9' });
     expect(result.body.prompt_cache_key).toBe('conv-9');
-    expect(normalizeChatRequest({ ...minimal, stop: 'END' }).stop).toEqual(['END']);
-    expect(normalizeChatRequest({ ...minimal, stream_options: { include_usage: true } }).includeUsage).toBe(false);
+    expect(normalizeChatRequest({ ...minimal, stop: 'END' }, { models: MODELS }).stop).toEqual(['END']);
+    expect(normalizeChatRequest({ ...minimal, stream_options: { include_usage: true } }, { models: MODELS }).includeUsage).toBe(false);
   });
 });
 
 describe('reasoning', () => {
   it('takes the effort from reasoning_effort, or from an effort alias, which wins', () => {
-    expect(normalizeChatRequest({ ...minimal, reasoning_effort: 'high' }).body.reasoning).toMatchObject({ effort: 'high' });
-    const alias = normalizeChatRequest({ ...minimal, model: 'gpt-5.5-low', reasoning_effort: 'high' });
+    expect(normalizeChatRequest({ ...minimal, reasoning_effort: 'high' }, { models: MODELS }).body.reasoning).toMatchObject({ effort: 'high' });
+    const alias = normalizeChatRequest({ ...minimal, model: 'gpt-5.5-low', reasoning_effort: 'high' }, { models: MODELS });
     expect(alias.body).toMatchObject({ model: 'gpt-5.5', reasoning: { effort: 'low' } });
     expect(alias.model).toBe('gpt-5.5-low');
   });
 
   it('refuses an effort the model lacks, naming the param', () => {
-    const err = rejects({ ...minimal, model: 'gpt-5.1-codex-mini', reasoning_effort: 'low' });
+    const err = rejects({ ...minimal, model: 'gpt-5.6-luna', reasoning_effort: 'ultra' });
     expect(err).toMatchObject({ status: 400, param: 'reasoning_effort' });
-    expect(err.message).toMatch(/medium, high/);
+    expect(err.message).toMatch(/Supported values: low, medium, high, xhigh, max\./);
     expect(rejects({ ...minimal, reasoning: { effort: 'extreme' } }).param).toBe('reasoning.effort');
   });
 
   it('explains an effort alias the model does not have', () => {
-    const err = rejects({ ...minimal, model: 'gpt-5.1-codex-mini-low' });
+    const err = rejects({ ...minimal, model: 'gpt-5.6-luna-ultra' });
     expect(err).toMatchObject({ status: 404, code: 'model_not_found', param: 'model' });
-    expect(err.message).toMatch(/medium, high/);
+    expect(err.message).toMatch(/gpt-5\.6-luna supports the efforts low, medium, high, xhigh, max\./);
   });
 
   it('shows reasoning by default, and asks for no summary when it is hidden', () => {
-    expect(normalizeChatRequest(minimal).reasoningDisplay).toBe('reasoning_content');
-    const hidden = normalizeChatRequest({ ...minimal, include_reasoning: false });
+    expect(normalizeChatRequest(minimal, { models: MODELS }).reasoningDisplay).toBe('reasoning_content');
+    const hidden = normalizeChatRequest({ ...minimal, include_reasoning: false }, { models: MODELS });
     expect(hidden.reasoningDisplay).toBe('hidden');
     expect(hidden.body.reasoning).toEqual({ effort: 'medium' });
-    expect(normalizeChatRequest({ ...minimal, reasoning: { exclude: true } }).reasoningDisplay).toBe('hidden');
-    expect(normalizeChatRequest({ ...minimal, reasoning: { summary: 'detailed' } }).body.reasoning).toEqual({ effort: 'medium', summary: 'detailed' });
+    expect(normalizeChatRequest({ ...minimal, reasoning: { exclude: true } }, { models: MODELS }).reasoningDisplay).toBe('hidden');
+    expect(normalizeChatRequest({ ...minimal, reasoning: { summary: 'detailed' } }, { models: MODELS }).body.reasoning).toEqual({ effort: 'medium', summary: 'detailed' });
   });
 
   it('follows the server setting unless the request says otherwise', () => {
-    expect(normalizeChatRequest(minimal, { reasoningDisplay: 'hidden' }).reasoningDisplay).toBe('hidden');
-    expect(normalizeChatRequest({ ...minimal, include_reasoning: true }, { reasoningDisplay: 'hidden' }).reasoningDisplay).toBe('reasoning_content');
-    expect(normalizeChatRequest(minimal, { reasoningDisplay: 'think_tags' }).reasoningDisplay).toBe('think_tags');
+    expect(normalizeChatRequest(minimal, { models: MODELS, reasoningDisplay: 'hidden' }).reasoningDisplay).toBe('hidden');
+    expect(normalizeChatRequest({ ...minimal, include_reasoning: true }, { models: MODELS, reasoningDisplay: 'hidden' }).reasoningDisplay).toBe('reasoning_content');
+    expect(normalizeChatRequest(minimal, { models: MODELS, reasoningDisplay: 'think_tags' }).reasoningDisplay).toBe('think_tags');
     expect(reasoningDisplaySetting({ CHAT_REASONING_DISPLAY: ' Think_Tags ' })).toBe('think_tags');
     expect(reasoningDisplaySetting({ CHAT_REASONING_DISPLAY: 'bogus' })).toBe('reasoning_content');
     expect(reasoningDisplaySetting({})).toBe('reasoning_content');

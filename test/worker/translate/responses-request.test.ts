@@ -1,3 +1,4 @@
+import { MODELS } from '../helpers/models.ts';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_INSTRUCTIONS } from '../../../worker/translate/backend-rules.ts';
 import { ApiError } from '../../../worker/shared/errors.ts';
@@ -5,7 +6,7 @@ import { normalizeResponsesRequest, REJECTED_PARAMETERS } from '../../../worker/
 
 function rejects(body: unknown): ApiError {
   try {
-    normalizeResponsesRequest(body);
+    normalizeResponsesRequest(body, { models: MODELS });
   } catch (err) {
     if (err instanceof ApiError) return err;
     throw err;
@@ -17,7 +18,7 @@ const minimal = { model: 'gpt-5.5', input: 'hi' };
 
 describe('what the backend always gets', () => {
   it('turns a string input into one user message and applies the backend rules', () => {
-    const { body, stream, promptCacheKey } = normalizeResponsesRequest(minimal);
+    const { body, stream, promptCacheKey } = normalizeResponsesRequest(minimal, { models: MODELS });
     expect(body).toEqual({
       model: 'gpt-5.5',
       instructions: DEFAULT_INSTRUCTIONS,
@@ -32,33 +33,33 @@ describe('what the backend always gets', () => {
   });
 
   it('remembers that the client asked for a stream', () => {
-    expect(normalizeResponsesRequest({ ...minimal, stream: true }).stream).toBe(true);
+    expect(normalizeResponsesRequest({ ...minimal, stream: true }, { models: MODELS }).stream).toBe(true);
   });
 
   it('keeps the client instructions and uses the default only for missing or blank ones', () => {
-    expect(normalizeResponsesRequest({ ...minimal, instructions: 'Be terse.' }).body.instructions).toBe('Be terse.');
-    expect(normalizeResponsesRequest({ ...minimal, instructions: '  ' }).body.instructions).toBe(DEFAULT_INSTRUCTIONS);
-    expect(normalizeResponsesRequest({ ...minimal, instructions: null }).body.instructions).toBe(DEFAULT_INSTRUCTIONS);
+    expect(normalizeResponsesRequest({ ...minimal, instructions: 'Be terse.' }, { models: MODELS }).body.instructions).toBe('Be terse.');
+    expect(normalizeResponsesRequest({ ...minimal, instructions: '  ' }, { models: MODELS }).body.instructions).toBe(DEFAULT_INSTRUCTIONS);
+    expect(normalizeResponsesRequest({ ...minimal, instructions: null }, { models: MODELS }).body.instructions).toBe(DEFAULT_INSTRUCTIONS);
   });
 
   it('sends store:false upstream whatever the client asks, and keeps its wish for our own store', () => {
-    const result = normalizeResponsesRequest({ ...minimal, store: true });
+    const result = normalizeResponsesRequest({ ...minimal, store: true }, { models: MODELS });
     expect(result.body.store).toBe(false);
     expect(result.store).toBe(true);
-    expect(normalizeResponsesRequest(minimal).store).toBe(true);
-    expect(normalizeResponsesRequest({ ...minimal, store: false }).store).toBe(false);
+    expect(normalizeResponsesRequest(minimal, { models: MODELS }).store).toBe(true);
+    expect(normalizeResponsesRequest({ ...minimal, store: false }, { models: MODELS }).store).toBe(false);
   });
 
   it('adds encrypted reasoning to the include list without losing the client entries', () => {
-    const { body } = normalizeResponsesRequest({ ...minimal, include: ['message.output_text.logprobs'] });
+    const { body } = normalizeResponsesRequest({ ...minimal, include: ['message.output_text.logprobs'] }, { models: MODELS });
     expect(body.include).toEqual(['message.output_text.logprobs', 'reasoning.encrypted_content']);
-    const again = normalizeResponsesRequest({ ...minimal, include: ['reasoning.encrypted_content'] });
+    const again = normalizeResponsesRequest({ ...minimal, include: ['reasoning.encrypted_content'] }, { models: MODELS });
     expect(again.body.include).toEqual(['reasoning.encrypted_content']);
   });
 
   it('drops every parameter the backend refuses and says which', () => {
     const extras = Object.fromEntries(REJECTED_PARAMETERS.map((name) => [name, name === 'user' ? 'u1' : 1]));
-    const result = normalizeResponsesRequest({ ...minimal, ...extras, metadata: { a: 'b' } });
+    const result = normalizeResponsesRequest({ ...minimal, ...extras, metadata: { a: 'b' } }, { models: MODELS });
     for (const name of REJECTED_PARAMETERS) expect(result.body).not.toHaveProperty(name);
     expect(result.ignored).toEqual(expect.arrayContaining(['temperature', 'max_output_tokens', 'metadata', 'user']));
   });
@@ -71,24 +72,24 @@ describe('what the backend always gets', () => {
       { type: 'function_call_output', call_id: 'c1', output: 'ok' },
     ];
     const text = { verbosity: 'low', format: { type: 'json_schema', name: 'x', schema: {}, strict: true } };
-    const { body } = normalizeResponsesRequest({ ...minimal, input, tools, tool_choice: 'auto', text, parallel_tool_calls: true });
+    const { body } = normalizeResponsesRequest({ ...minimal, input, tools, tool_choice: 'auto', text, parallel_tool_calls: true }, { models: MODELS });
     expect(body).toMatchObject({ input, tools, tool_choice: 'auto', text, parallel_tool_calls: true });
   });
 
   it('sends system-role input items as developer messages, which the backend accepts', () => {
     const input = [{ type: 'message', role: 'system', content: 'Be terse.' }, { role: 'user', content: 'hi' }];
-    const { body } = normalizeResponsesRequest({ ...minimal, input });
+    const { body } = normalizeResponsesRequest({ ...minimal, input }, { models: MODELS });
     expect(body.input).toEqual([{ type: 'message', role: 'developer', content: 'Be terse.' }, { role: 'user', content: 'hi' }]);
   });
 
   it('keeps a stable prompt_cache_key and reports it', () => {
-    const result = normalizeResponsesRequest({ ...minimal, prompt_cache_key: 'conv-42' });
+    const result = normalizeResponsesRequest({ ...minimal, prompt_cache_key: 'conv-42' }, { models: MODELS });
     expect(result.body.prompt_cache_key).toBe('conv-42');
     expect(result.promptCacheKey).toBe('conv-42');
   });
 
   it('does not forward explicit nulls', () => {
-    const { body } = normalizeResponsesRequest({ ...minimal, tools: null, tool_choice: null, text: null });
+    const { body } = normalizeResponsesRequest({ ...minimal, tools: null, tool_choice: null, text: null }, { models: MODELS });
     expect(body).not.toHaveProperty('tools');
     expect(body).not.toHaveProperty('tool_choice');
     expect(body).not.toHaveProperty('text');
@@ -97,25 +98,30 @@ describe('what the backend always gets', () => {
 
 describe('models and reasoning effort', () => {
   it('resolves an effort alias to the model and its effort', () => {
-    const { body } = normalizeResponsesRequest({ ...minimal, model: 'gpt-5.5-high' });
+    const { body } = normalizeResponsesRequest({ ...minimal, model: 'gpt-5.5-high' }, { models: MODELS });
     expect(body.model).toBe('gpt-5.5');
     expect(body.reasoning).toEqual({ effort: 'high' });
   });
 
   it('lets the alias win over a reasoning.effort in the body, keeping the summary setting', () => {
-    const { body } = normalizeResponsesRequest({ ...minimal, model: 'gpt-5.5-low', reasoning: { effort: 'high', summary: 'auto' } });
+    const { body } = normalizeResponsesRequest({ ...minimal, model: 'gpt-5.5-low', reasoning: { effort: 'high', summary: 'auto' } }, { models: MODELS });
     expect(body.reasoning).toEqual({ effort: 'low', summary: 'auto' });
   });
 
   it('uses the requested effort when the model supports it', () => {
-    const { body } = normalizeResponsesRequest({ ...minimal, reasoning: { effort: 'xhigh' } });
+    const { body } = normalizeResponsesRequest({ ...minimal, reasoning: { effort: 'xhigh' } }, { models: MODELS });
     expect(body.reasoning).toEqual({ effort: 'xhigh' });
   });
 
+  it('accepts the max and ultra efforts on the models whose supported levels include them', () => {
+    expect(normalizeResponsesRequest({ ...minimal, model: 'gpt-5.6-sol', reasoning: { effort: 'ultra' } }, { models: MODELS }).body.reasoning).toEqual({ effort: 'ultra' });
+    expect(normalizeResponsesRequest({ ...minimal, model: 'gpt-5.6-luna-max' }, { models: MODELS }).body).toMatchObject({ model: 'gpt-5.6-luna', reasoning: { effort: 'max' } });
+  });
+
   it('refuses an effort the model does not support, naming reasoning.effort', () => {
-    const err = rejects({ ...minimal, model: 'gpt-5.1-codex-mini', reasoning: { effort: 'low' } });
+    const err = rejects({ ...minimal, model: 'gpt-5.6-luna', reasoning: { effort: 'ultra' } });
     expect(err).toMatchObject({ status: 400, param: 'reasoning.effort' });
-    expect(err.message).toMatch(/medium, high/);
+    expect(err.message).toMatch(/low, medium, high, xhigh, max\./);
     expect(rejects({ ...minimal, reasoning: { effort: 'ultra' } }).param).toBe('reasoning.effort');
   });
 
@@ -155,11 +161,11 @@ describe('bad requests get a 400 naming the param', () => {
   });
 
   it('takes previous_response_id for the store and never sends it upstream', () => {
-    const result = normalizeResponsesRequest({ ...minimal, previous_response_id: 'resp_1' });
+    const result = normalizeResponsesRequest({ ...minimal, previous_response_id: 'resp_1' }, { models: MODELS });
     expect(result.storeQuery).toEqual({ previousResponseId: 'resp_1', itemIds: [], callIds: [] });
     expect(result.body).not.toHaveProperty('previous_response_id');
     expect(result.ignored).not.toContain('previous_response_id');
-    expect(normalizeResponsesRequest({ ...minimal, previous_response_id: null }).storeQuery.previousResponseId).toBeNull();
+    expect(normalizeResponsesRequest({ ...minimal, previous_response_id: null }, { models: MODELS }).storeQuery.previousResponseId).toBeNull();
     expect(rejects({ ...minimal, previous_response_id: 7 }).param).toBe('previous_response_id');
   });
 
@@ -169,7 +175,7 @@ describe('bad requests get a 400 naming the param', () => {
 
   it('refuses background mode but accepts background:false', () => {
     expect(rejects({ ...minimal, background: true })).toMatchObject({ status: 400, param: 'background' });
-    expect(normalizeResponsesRequest({ ...minimal, background: false }).body).not.toHaveProperty('background');
+    expect(normalizeResponsesRequest({ ...minimal, background: false }, { models: MODELS }).body).not.toHaveProperty('background');
   });
 });
 
@@ -180,9 +186,9 @@ describe('hosted web search', () => {
       ...minimal,
       tools: [{ type: 'web_search_preview_2025_03_11', search_context_size: 'low' }, fn],
       tool_choice: { type: 'web_search_preview' },
-    });
+    }, { models: MODELS });
     expect(body.tools).toEqual([{ type: 'web_search', search_context_size: 'low' }, fn]);
     expect(body.tool_choice).toEqual({ type: 'web_search' });
-    expect(normalizeResponsesRequest({ ...minimal, tools: [fn], tool_choice: 'auto' }).body.tool_choice).toBe('auto');
+    expect(normalizeResponsesRequest({ ...minimal, tools: [fn], tool_choice: 'auto' }, { models: MODELS }).body.tool_choice).toBe('auto');
   });
 });

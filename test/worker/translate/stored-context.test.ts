@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../../../worker/shared/errors.ts';
+import { MODELS } from '../helpers/models.ts';
 import { normalizeResponsesRequest } from '../../../worker/translate/responses-request.ts';
 import type { SseEvent } from '../../../worker/translate/sse.ts';
 import {
@@ -39,7 +40,7 @@ describe('finding what a Responses request refers to', () => {
     const request = normalizeResponsesRequest({
       model: 'gpt-5.5',
       input: [user('hi'), { ...reasoning }, { ...call('call_1'), id: 'fc_1' }],
-    });
+    }, { models: MODELS });
     expect(request.storeQuery).toEqual({ previousResponseId: null, itemIds: [], callIds: [] });
     expect(request.body.input).toEqual([user('hi'), { type: 'reasoning', summary: [], encrypted_content: 'gAAAA-secret' }, call('call_1')]);
   });

@@ -1,4 +1,5 @@
 import { env } from 'cloudflare:workers';
+import { MODELS } from '../helpers/models.ts';
 import { describe, expect, it, vi } from 'vitest';
 import { openModelStream, sessionIdFor, type ModelRequest } from '../../../worker/upstream/codex-client.ts';
 import { findOrCreateUser } from '../../../worker/db/users.ts';
@@ -13,7 +14,7 @@ function modelRequest(userId: string, extra: Partial<ModelRequest> = {}): ModelR
   const pending: Promise<unknown>[] = [];
   return {
     userId,
-    body: normalizeResponsesRequest({ model: 'gpt-5.5', input: 'hi' }).body,
+    body: normalizeResponsesRequest({ model: 'gpt-5.5', input: 'hi' }, { models: MODELS }).body,
     promptCacheKey: null,
     waitUntil: (p) => pending.push(p),
     pending,

@@ -1,6 +1,8 @@
 import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { chooseEgress, codexHeaders, resolveEgress, upstreamFetch, type EgressConfig } from '../../../worker/upstream/egress.ts';
+import {
+  chooseEgress, codexClientVersion, codexHeaders, DEFAULT_CODEX_CLIENT_VERSION, resolveEgress, upstreamFetch, type EgressConfig,
+} from '../../../worker/upstream/egress.ts';
 
 const base: EgressConfig = { relayUrl: '', enableExternalRelay: false, allowLoopbackRelay: false, hasContainer: true };
 
@@ -92,5 +94,16 @@ describe('requests carry the headers the Codex backend expects', () => {
     });
     expect(headers.get('version')).toMatch(/^\d+\.\d+\.\d+$/);
     expect(headers.get('user-agent')).toMatch(/^codex_cli_rs\/\d+\.\d+\.\d+ /);
+  });
+
+  it('presents the configured CODEX_CLIENT_VERSION, and ignores one that is not x.y.z', () => {
+    const headers = codexHeaders({ accessToken: 'at', accountId: 'acc_1', clientVersion: codexClientVersion({ CODEX_CLIENT_VERSION: '0.180.2' }) });
+    expect(headers.get('version')).toBe('0.180.2');
+    expect(headers.get('user-agent')).toMatch(/^codex_cli_rs\/0\.180\.2 /);
+    expect(codexClientVersion({})).toBe(DEFAULT_CODEX_CLIENT_VERSION);
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    expect(codexClientVersion({ CODEX_CLIENT_VERSION: 'latest' })).toBe(DEFAULT_CODEX_CLIENT_VERSION);
+    expect(String(warn.mock.calls[0]![0])).toContain('CODEX_CLIENT_VERSION');
+    warn.mockRestore();
   });
 });

@@ -4,13 +4,14 @@ import { describe, expect, it, vi } from 'vitest';
 import app from '../../../worker/index.ts';
 import { idleTimeoutFrom, openModelStream, withIdleTimeout, type ModelRequest } from '../../../worker/upstream/codex-client.ts';
 import { chatSseStream } from '../../../worker/translate/chat-response.ts';
+import { MODELS } from '../helpers/models.ts';
 import { normalizeResponsesRequest } from '../../../worker/translate/responses-request.ts';
 import { parseSseStream, type SseEvent } from '../../../worker/translate/sse.ts';
 import type { ResponseStep } from '../../support/fake-codex/types.ts';
 import { seedUser, type SeededUser } from '../helpers/seed-user.ts';
 
 function modelRequest(userId: string): ModelRequest {
-  return { userId, body: normalizeResponsesRequest({ model: 'gpt-5.5', input: 'hi' }).body, promptCacheKey: null, waitUntil: () => {} };
+  return { userId, body: normalizeResponsesRequest({ model: 'gpt-5.5', input: 'hi' }, { models: MODELS }).body, promptCacheKey: null, waitUntil: () => {} };
 }
 
 async function scripted(steps: ResponseStep[]): Promise<SeededUser> {
