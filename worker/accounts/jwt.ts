@@ -4,6 +4,7 @@
  * backend verifies them on use. Garbage gives null fields, never an error carrying the token.
  * Web APIs only: scripts/provision.ts imports this module from Node too.
  */
+import { isObject } from '../shared/json.ts';
 import { base64UrlToBytes, utf8Decode } from '../shared/encoding.ts';
 
 const AUTH_CLAIM = 'https://api.openai.com/auth';
@@ -60,8 +61,4 @@ export function readTokenClaims(idToken: string | null | undefined, accessToken:
 function objectAt(payload: Record<string, unknown>, claim: string): Record<string, unknown> | null {
   const value = payload[claim];
   return isObject(value) ? value : null;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -4,8 +4,9 @@
  * exchange with the verifier the server made. Calls go through upstreamFetch, so the relay
  * carries them like every other upstream call. No secret ever reaches a result message or a log.
  */
+import { isObject, parseJsonOrNull } from '../shared/json.ts';
 import { OPENAI_AUTH_URL, upstreamFetch } from './egress.ts';
-import { OAUTH_CLIENT_ID } from './oauth.ts';
+import { errorCode, OAUTH_CLIENT_ID } from './oauth.ts';
 
 /** Where the user types the code. */
 export const DEVICE_VERIFICATION_URL = `${OPENAI_AUTH_URL}/codex/device`;
@@ -66,7 +67,7 @@ export async function pollDeviceCode(
   if (status === 403 && html) return { kind: 'challenged' };
   if (status === 403 || status === 404) return { kind: 'pending' };
   if (status >= 500) return { kind: 'unavailable', status };
-  if (status < 200 || status >= 300) return { kind: 'refused', status, code: errorCodeOf(body) };
+  if (status < 200 || status >= 300) return { kind: 'refused', status, code: errorCode(body) };
   const authorizationCode = isObject(body) ? nonEmpty(body.authorization_code) : null;
   const codeVerifier = isObject(body) ? nonEmpty(body.code_verifier) : null;
   if (!authorizationCode || !codeVerifier) return { kind: 'unavailable', status };
@@ -95,32 +96,13 @@ async function post(
     });
     const html = (response.headers.get('content-type') ?? '').includes('text/html');
     const text = await response.text();
-    return { status: response.status, body: parseJson(text), html };
+    return { status: response.status, body: parseJsonOrNull(text), html };
   } catch {
     // A network failure, an abort, or the relay's own refusal: nothing was learnt.
     return null;
   }
 }
 
-function errorCodeOf(body: unknown): string | null {
-  if (!isObject(body)) return null;
-  const error = body.error;
-  if (isObject(error)) return nonEmpty(error.code);
-  return nonEmpty(error) ?? nonEmpty(body.code);
-}
-
 function nonEmpty(value: unknown): string | null {
   return typeof value === 'string' && value.trim() !== '' ? value.trim() : null;
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return null;
-  }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

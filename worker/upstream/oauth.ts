@@ -4,6 +4,7 @@
  * (relay selection lives there). No token value is ever put in a result's message, an error,
  * or a log line.
  */
+import { isObject, parseJsonOrNull } from '../shared/json.ts';
 import { CODEX_ORIGINATOR, OPENAI_AUTH_URL, upstreamFetch } from './egress.ts';
 
 /** The Codex CLI's public OAuth client. */
@@ -127,7 +128,7 @@ async function send(env: Env, contentType: string, body: string, signal: AbortSi
     // A network failure or abort: nothing was learnt about the grant.
     return { result: { kind: 'transient', status: null, code: 'network_error' } };
   }
-  const parsed = parseJson(text);
+  const parsed = parseJsonOrNull(text);
   return { response, body: parsed, code: errorCode(parsed) };
 }
 
@@ -161,16 +162,4 @@ function readTokens(body: Record<string, unknown>): TokenEndpointTokens {
     tokens.expiresIn = body.expires_in;
   }
   return tokens;
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return null;
-  }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
