@@ -106,13 +106,17 @@ export function buildRelay(config: RelayConfig, opts: RelayOptions = {}): Fastif
     if (countHeader(request.raw.rawHeaders, 'host') > 1) return sendError(reply, 'invalid_request', { close: true });
     if (!request.is404 && request.routeOptions.url === RELAY_HEALTH_PATH) return;
     if (tokenDigest === undefined) return; // loopback dev without a token (config.ts enforces this)
-    const client = clientKey(request);
-    const wait = authFailures.retryAfterSeconds(client);
-    if (wait > 0) return sendError(reply, 'too_many_auth_failures', { retryAfterSeconds: wait });
+    // The token first: the caller's address is shared (on Fly, every Worker request arrives from
+    // Cloudflare's egress addresses, which other Cloudflare customers use too), so a lockout that
+    // refused the right token would let a stranger shut the Worker out. Only failures are limited.
     const presented = request.headers[RELAY_TOKEN_HEADER];
     if (tokenAccepted(presented)) return;
     // A missing token is no guess (scanners, platform probes); only wrong ones use up the allowance.
-    if (presented !== undefined) authFailures.recordFailure(client);
+    if (presented === undefined) return sendError(reply, 'invalid_relay_token');
+    const client = clientKey(request);
+    const wait = authFailures.retryAfterSeconds(client);
+    if (wait > 0) return sendError(reply, 'too_many_auth_failures', { retryAfterSeconds: wait });
+    authFailures.recordFailure(client);
     return sendError(reply, 'invalid_relay_token');
   });
 

@@ -54,16 +54,24 @@ describe('guessing the relay token', () => {
       headers: { 'x-test-client': client, ...(token === undefined ? {} : { 'x-relay-token': token }) },
     });
 
-  it('gets 429 with Retry-After after a few wrong tokens, even for the right one, while others are served', async () => {
+  it('gets 429 with Retry-After after a few wrong tokens, while others are served', async () => {
     for (let i = 0; i < 3; i++) expect((await attempt('203.0.113.9', `guess-${i}`)).status).toBe(401);
     const limited = await attempt('203.0.113.9', 'guess-3');
     expect(limited.status).toBe(429);
     expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
     expect(JSON.parse(limited.body).error).toMatchObject({ type: 'rate_limit_error', code: 'too_many_auth_failures' });
-    // A blocked client learns nothing, not even from the right token.
-    expect((await attempt('203.0.113.9', RELAY_TOKEN)).status).toBe(429);
     expect((await attempt('198.51.100.4', RELAY_TOKEN)).status).toBe(200);
     expect(shared.upstream.seen).toHaveLength(1);
+  });
+
+  it('never refuses the right token, even from an address strangers locked out (a shared Cloudflare egress IP)', async () => {
+    const sharedEgress = '104.28.0.1';
+    for (let i = 0; i < 6; i++) await attempt(sharedEgress, `stranger-guess-${i}`);
+    expect((await attempt(sharedEgress, 'stranger-guess-6')).status).toBe(429);
+    // The Worker, behind the same address, is served every time, and its requests do not end the lockout.
+    for (let i = 0; i < 3; i++) expect((await attempt(sharedEgress, RELAY_TOKEN)).status).toBe(200);
+    expect((await attempt(sharedEgress, 'stranger-guess-7')).status).toBe(429);
+    expect(shared.upstream.seen).toHaveLength(3);
   });
 
   it('does not count requests that carry no token at all (probes, scanners)', async () => {
