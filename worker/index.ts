@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { requireProxyKey, type AuthVariables } from './api/key-check.ts';
 import { toApiError, ApiError } from './shared/errors.ts';
+import { loggableUrl } from './shared/log-url.ts';
 import { openAiCompatibleApp, openAiCors } from './api/openai-compatible.ts';
 import { notFoundPage, webApp } from './web/app.tsx';
 export { AuthBroker } from './accounts/auth-broker.ts';
@@ -17,11 +18,11 @@ app.route('/', openAiCompatibleApp);
 app.route('/', webApp);
 
 // The one error handler: every failure leaves in the OpenAI error shape; the internal detail
-// (never a secret) goes to the logs only.
+// (never a secret) goes to the logs only, with any key in the URL redacted.
 app.onError((err, c) => {
   const apiError = toApiError(err);
   const line = JSON.stringify({
-    event: 'request_failed', method: c.req.method, path: c.req.path,
+    event: 'request_failed', method: c.req.method, path: loggableUrl(c.req.url),
     status: apiError.status, code: apiError.code, detail: apiError.detail ?? null,
   });
   if (apiError.status >= 500) console.error(line);

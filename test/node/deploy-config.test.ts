@@ -143,6 +143,10 @@ describe('wrangler.jsonc runs the relay image as a Cloudflare Container', () => 
     expect(containers[0]!.max_instances).toBeGreaterThanOrEqual(CONTAINER_POOL_SIZE);
   });
 
+  it('keeps query strings (where clients put keys by mistake) out of the platform’s logs', () => {
+    expect(rawConfig.observability).toMatchObject({ enabled: true, redact_query_string: true });
+  });
+
   it('keeps containers out of `wrangler dev`, which runs without Docker', () => {
     expect(rawConfig.dev?.enable_containers).toBe(false);
   });

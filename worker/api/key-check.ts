@@ -8,6 +8,7 @@ import { hashProxyKey } from '../accounts/crypto.ts';
 import { findApiKeyByHash, touchApiKey } from '../db/api-keys.ts';
 import { ApiError } from '../shared/errors.ts';
 import { extractProxyKey, isWellFormedProxyKey } from '../accounts/proxy-keys.ts';
+import { urlCarriesKey } from '../shared/log-url.ts';
 
 /** Who is calling: set by requireProxyKey for every authenticated request. */
 export interface Caller {
@@ -21,7 +22,11 @@ export interface AuthVariables {
 }
 
 const MISSING_KEY_MESSAGE =
-  "You didn't provide an API key. Send your UseMySub key (cpk_…) as 'Authorization: Bearer YOUR_KEY' or in an 'x-api-key' header.";
+  "You didn't provide an API key. Send your UseMySub key (cpk_…) as 'Authorization: Bearer YOUR_KEY' or in an 'x-api-key' header, not in the URL.";
+// URLs end up in proxies' and platforms' logs and in browser history, so a key sent there is exposed.
+const KEY_IN_URL_MESSAGE =
+  "API keys are accepted only in headers, never in the URL: send your UseMySub key (cpk_…) as 'Authorization: Bearer YOUR_KEY' " +
+  "or in an 'x-api-key' header. A key that was in a URL may have been logged along the way: revoke it on your dashboard and create a new one.";
 const INCORRECT_KEY_MESSAGE =
   'Incorrect API key provided. You can find and create your UseMySub keys on your dashboard.';
 
@@ -31,7 +36,7 @@ export const requireProxyKey: MiddlewareHandler<{ Bindings: Env; Variables: Auth
   if (c.req.method === 'OPTIONS') return next();
 
   const key = extractProxyKey(c.req.raw.headers);
-  if (key === null) return reject('missing');
+  if (key === null) return reject(urlCarriesKey(c.req.url) ? 'in_url' : 'missing');
   if (!isWellFormedProxyKey(key)) return reject('malformed');
 
   const row = await findApiKeyByHash(c.env.DB, await hashProxyKey(c.env.API_KEY_PEPPER, key));
@@ -51,11 +56,11 @@ export const requireProxyKey: MiddlewareHandler<{ Bindings: Env; Variables: Auth
 };
 
 // Returned rather than thrown so the answer does not depend on where onError is mounted.
-function reject(reason: 'missing' | 'malformed' | 'unknown' | 'revoked', keyId?: string): Response {
+function reject(reason: 'missing' | 'in_url' | 'malformed' | 'unknown' | 'revoked', keyId?: string): Response {
   // Unknown and revoked keys are worth a line (a stale or leaked key in use); noise is not.
   if (reason === 'unknown' || reason === 'revoked') {
     console.log(JSON.stringify({ event: 'api_key_rejected', reason, ...(keyId ? { keyId } : {}) }));
   }
-  const message = reason === 'missing' ? MISSING_KEY_MESSAGE : INCORRECT_KEY_MESSAGE;
+  const message = reason === 'missing' ? MISSING_KEY_MESSAGE : reason === 'in_url' ? KEY_IN_URL_MESSAGE : INCORRECT_KEY_MESSAGE;
   return new ApiError('invalid_api_key', message, { detail: `proxy key ${reason}` }).toResponse();
 }
