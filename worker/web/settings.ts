@@ -18,10 +18,21 @@ export interface RateRule {
   windowMs: number;
 }
 
-/** Sign-in links one address may receive: enough for a typo or a slow inbox, too few to flood it. */
-export const LOGIN_PER_EMAIL: RateRule = { name: 'login-email', max: 5, windowMs: 15 * 60_000 };
+/**
+ * Sign-in links one requester may ask for one address: enough for a typo or a slow inbox. The
+ * requester is the browser when it signed in to that address before, else the client IP, so
+ * strangers use up only their own allowance and can never lock the owner out.
+ */
+export const LOGIN_PER_REQUESTER: RateRule = { name: 'login-requester', max: 5, windowMs: 15 * 60_000 };
+/**
+ * Sign-in mails one address may receive in an hour for browsers it has not signed in from: the
+ * flood cap, whatever the number of requesters. Browsers it signed in from are not counted.
+ */
+export const LOGIN_PER_EMAIL: RateRule = { name: 'login-email', max: 10, windowMs: 60 * 60_000 };
 /** Sign-in requests from one IP, across addresses (an office may share one). */
 export const LOGIN_PER_IP: RateRule = { name: 'login-ip', max: 30, windowMs: 60 * 60_000 };
+/** How long a browser stays recognised for the address it signed in to (refreshed at each sign-in). */
+export const RETURNING_BROWSER_MAX_AGE_S = 180 * 24 * 60 * 60;
 
 const DEFAULT_ORIGIN = 'https://usemysub.com';
 
@@ -49,6 +60,17 @@ export function isLoopbackHttpOrigin(origin: string): boolean {
  */
 export function insecureLocalCookies(env: Pick<Env, 'PUBLIC_APP_ORIGIN'>): boolean {
   return isLoopbackHttpOrigin(appOrigin(env));
+}
+
+/**
+ * The client's IP, only where it can be believed: a Worker on its public origin is reached only
+ * through Cloudflare's edge, which sets CF-Connecting-IP itself and overwrites any the client sent.
+ * On a loopback origin (wrangler dev, npm start) the client's own header is passed through, so it
+ * is not trusted and null comes back.
+ */
+export function trustedClientIp(env: Pick<Env, 'PUBLIC_APP_ORIGIN'>, headers: Headers): string | null {
+  if (isLoopbackHttpOrigin(appOrigin(env))) return null;
+  return headers.get('cf-connecting-ip');
 }
 
 let warnedDevLinks = false;
