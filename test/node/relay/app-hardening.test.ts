@@ -144,8 +144,8 @@ describe('stalled peers do not hold the relay', { timeout: 20_000 }, () => {
     }
   });
 
-  it('gives up on a caller that trickles its request body, and cancels the upstream request', async () => {
-    const slow = await startRelay(shared.upstream.url, { requestTimeoutMs: 500 });
+  it('gives up on a caller whose request body stalls, and cancels the upstream request', async () => {
+    const slow = await startRelay(shared.upstream.url, { requestIdleTimeoutMs: 500 });
     const upstreamClosed = signal();
     shared.upstream.handle = async (req, res) => {
       res.on('close', () => upstreamClosed.resolve());
@@ -165,6 +165,48 @@ describe('stalled peers do not hold the relay', { timeout: 20_000 }, () => {
       req.destroy();
     } finally {
       await slow.close();
+    }
+  });
+});
+
+describe('slow but live callers are served', { timeout: 20_000 }, () => {
+  it('forwards a request body that arrives slowly but steadily for longer than the idle timeout', async () => {
+    const patient = await startRelay(shared.upstream.url, { requestIdleTimeoutMs: 400 });
+    try {
+      const req = request(`${patient.url}/backend-api/codex/responses`, { method: 'POST', headers: auth });
+      const answered = nextEvent(req, 'response') as Promise<IncomingMessage>;
+      for (let i = 0; i < 8; i++) {
+        req.write('x'.repeat(100));
+        await new Promise((resolve) => setTimeout(resolve, 150));
+      }
+      req.end();
+      const res = await answered;
+      let body = '';
+      for await (const chunk of res) body += String(chunk);
+      expect(res.statusCode).toBe(200);
+      expect(JSON.parse(body)).toMatchObject({ echoed: true, bytes: 800 });
+    } finally {
+      await patient.close();
+    }
+  });
+});
+
+describe('a connection cap', () => {
+  it('drops connections beyond RELAY_MAX_CONNECTIONS without answering, and serves again once one closes', async () => {
+    const capped = await startRelay(shared.upstream.url, { maxConnections: 2 });
+    const idle = [connect(capped.port, '127.0.0.1'), connect(capped.port, '127.0.0.1')];
+    try {
+      await Promise.all(idle.map((socket) => nextEvent(socket, 'connect')));
+      await expect.poll(() => new Promise((resolve) => capped.app.server.getConnections((_e, n) => resolve(n)))).toBe(2);
+      const refused = await sendRaw(capped.port, 'GET /healthz HTTP/1.1\r\nHost: relay\r\nConnection: close\r\n\r\n');
+      expect(refused).toBe('');
+      idle[0]!.destroy();
+      await expect.poll(() => new Promise((resolve) => capped.app.server.getConnections((_e, n) => resolve(n)))).toBe(1);
+      const served = await sendRaw(capped.port, 'GET /healthz HTTP/1.1\r\nHost: relay\r\nConnection: close\r\n\r\n');
+      expect(served).toMatch(/^HTTP\/1\.1 200 /);
+    } finally {
+      for (const socket of idle) socket.destroy();
+      await capped.close();
     }
   });
 });
