@@ -5,6 +5,8 @@
 export const MAGIC_LINK_TTL_MS = 15 * 60_000;
 export const SESSION_TTL_MS = 30 * 24 * 60 * 60_000;
 export const OAUTH_STATE_TTL_MS = 15 * 60_000;
+/** Every /onboarding visit starts a ChatGPT sign-in; a user keeps only this many (a few open tabs). */
+export const MAX_OAUTH_STATES_PER_USER = 5;
 /** Used and expired magic links and OAuth states are kept this long, so a late click gets a clear page. */
 export const SPENT_ROW_RETENTION_MS = 24 * 60 * 60_000;
 /** A user may hold this many active proxy keys. */
