@@ -4,6 +4,7 @@ import { toApiError, ApiError } from './shared/errors.ts';
 import { loggableUrl } from './shared/log-url.ts';
 import { openAiCompatibleApp, openAiCors } from './api/openai-compatible.ts';
 import { notFoundPage, webApp } from './web/app.tsx';
+import { runPurges } from './db/purge.ts';
 export { AuthBroker } from './accounts/auth-broker.ts';
 export { CodexRelay } from './upstream/codex-relay.ts';
 
@@ -36,4 +37,12 @@ app.notFound((c) => {
   }
   return notFoundPage(c);
 });
-export default app;
+
+/** The hourly cron (wrangler.jsonc `triggers`): deletes expired and spent rows (worker/db/purge.ts). */
+const scheduled: ExportedHandlerScheduledHandler<Env> = async (controller, env) => {
+  // A number in production; a test runner may hand over a Date.
+  await runPurges(env.DB, Number(controller.scheduledTime));
+};
+
+// The Hono app is the fetch handler; `scheduled` sits beside it on the same default export.
+export default Object.assign(app, { scheduled }) satisfies ExportedHandler<Env>;

@@ -7,8 +7,8 @@ export const SESSION_TTL_MS = 30 * 24 * 60 * 60_000;
 export const OAUTH_STATE_TTL_MS = 15 * 60_000;
 /** Every /onboarding visit starts a ChatGPT sign-in; a user keeps only this many (a few open tabs). */
 export const MAX_OAUTH_STATES_PER_USER = 5;
-/** Used and expired magic links and OAuth states are kept this long, so a late click gets a clear page. */
-export const SPENT_ROW_RETENTION_MS = 24 * 60 * 60_000;
+/** How long used and expired links and states are kept (one definition, shared with the cron's purges). */
+export { SPENT_ROW_RETENTION_MS } from '../db/purge.ts';
 /** A user may hold this many active proxy keys. */
 export const MAX_ACTIVE_KEYS = 25;
 export const KEY_NAME_MAX_LENGTH = 64;
