@@ -44,13 +44,13 @@ export function buildRelay(config: RelayConfig, opts: RelayOptions = {}): Fastif
     },
     logController: new LogController({ disableRequestLogging: true }),
     exposeHeadRoutes: false,
-    // Fastify disables Node's own request timeout by default; the relay wants one. Node ignores it while
-    // its headers timeout (60 s) is the longer of the two, and only checks every
-    // `connectionsCheckingInterval` (30 s by default), so both are set to match.
-    requestTimeout: config.requestTimeoutMs,
+    // No total deadline on a request (Node's requestTimeout): a large upload on a slow link is fine.
+    // Silence is what is bounded: Node's headers timeout here (headers are small), and between body
+    // chunks in `forward`. Node checks the headers timeout every `connectionsCheckingInterval`.
+    requestTimeout: 0,
     http: {
-      headersTimeout: Math.min(60_000, config.requestTimeoutMs),
-      connectionsCheckingInterval: Math.min(1_000, config.requestTimeoutMs),
+      headersTimeout: config.requestIdleTimeoutMs,
+      connectionsCheckingInterval: Math.min(1_000, config.requestIdleTimeoutMs),
     },
     // Answered by our own onRequest hook instead, in the relay's error shape.
     return503OnClosing: false,
@@ -66,6 +66,8 @@ export function buildRelay(config: RelayConfig, opts: RelayOptions = {}): Fastif
   const tokenDigest = config.relayToken === undefined ? undefined : sha256(config.relayToken);
   const authFailures = new AuthFailureLimiter({ limit: config.authFailureLimit, windowMs: config.authFailureWindowMs });
   const metrics = new WeakMap<IncomingMessage, RequestMetrics>();
+  // Node closes connections past this at once, before reading a byte: sockets stay bounded.
+  app.server.maxConnections = config.maxConnections;
   let inFlight = 0;
   let closing = false;
 
@@ -106,13 +108,17 @@ export function buildRelay(config: RelayConfig, opts: RelayOptions = {}): Fastif
     if (countHeader(request.raw.rawHeaders, 'host') > 1) return sendError(reply, 'invalid_request', { close: true });
     if (!request.is404 && request.routeOptions.url === RELAY_HEALTH_PATH) return;
     if (tokenDigest === undefined) return; // loopback dev without a token (config.ts enforces this)
-    const client = clientKey(request);
-    const wait = authFailures.retryAfterSeconds(client);
-    if (wait > 0) return sendError(reply, 'too_many_auth_failures', { retryAfterSeconds: wait });
+    // The token first: the caller's address is shared (on Fly, every Worker request arrives from
+    // Cloudflare's egress addresses, which other Cloudflare customers use too), so a lockout that
+    // refused the right token would let a stranger shut the Worker out. Only failures are limited.
     const presented = request.headers[RELAY_TOKEN_HEADER];
     if (tokenAccepted(presented)) return;
     // A missing token is no guess (scanners, platform probes); only wrong ones use up the allowance.
-    if (presented !== undefined) authFailures.recordFailure(client);
+    if (presented === undefined) return sendError(reply, 'invalid_relay_token');
+    const client = clientKey(request);
+    const wait = authFailures.retryAfterSeconds(client);
+    if (wait > 0) return sendError(reply, 'too_many_auth_failures', { retryAfterSeconds: wait });
+    authFailures.recordFailure(client);
     return sendError(reply, 'invalid_relay_token');
   });
 
@@ -172,6 +178,15 @@ export function buildRelay(config: RelayConfig, opts: RelayOptions = {}): Fastif
       incoming.on('error', (error) => bodyIn?.destroy(error));
       incoming.pipe(bodyIn);
       if (m) m.bytesIn = bodyIn;
+      // A caller silent mid-body for too long is dropped, which cancels the upstream call (see `abort`).
+      // While the upstream applies backpressure (the stream is paused) the silence is ours, not theirs.
+      const stalled = setTimeout(() => {
+        if (incoming.isPaused()) stalled.refresh();
+        else request.raw.destroy();
+      }, config.requestIdleTimeoutMs);
+      incoming.on('data', () => stalled.refresh());
+      incoming.once('end', () => clearTimeout(stalled));
+      reply.raw.once('close', () => clearTimeout(stalled));
     }
 
     let upstream: Dispatcher.ResponseData;

@@ -1,7 +1,8 @@
 /**
  * Caps how fast one client can guess X-Relay-Token. Wrong tokens are counted per client in fixed
- * windows; a client that used up its allowance is refused for the rest of the window *before* its
- * token is compared, so a blocked client learns nothing from its further guesses. Memory is bounded:
+ * windows; once a client used up its allowance its further wrong tokens get 429 for the rest of the
+ * window. The right token is compared first and always accepted (app.ts): client addresses are
+ * shared, so this limits guessing without letting anyone lock the Worker out. Memory is bounded:
  * past `maxClients` entries the oldest is dropped.
  */
 

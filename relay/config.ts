@@ -20,10 +20,16 @@ export type RelayConfig = {
   headersTimeoutMs: number;
   /** Longest silence allowed between two chunks of an upstream body (SSE streams pause while the model thinks). */
   bodyIdleTimeoutMs: number;
-  /** Time a caller has to send its whole request (headers and body); stops slow-drip uploads holding sockets. */
-  requestTimeoutMs: number;
+  /**
+   * Longest silence while a caller sends its request: the time to send its headers, then between
+   * two chunks of its body. Idle-based, so a large upload on a slow link is never cut, while a
+   * stalled or slow-drip caller cannot hold a socket for long.
+   */
+  requestIdleTimeoutMs: number;
   /** Requests forwarded at the same time; the next one gets 503 with Retry-After. */
   maxConcurrentRequests: number;
+  /** Open connections (idle keep-alive ones included); further connections are closed unanswered. */
+  maxConnections: number;
   /** How long a SIGTERM waits for in-flight streams before closing them. */
   shutdownGraceMs: number;
   /** Wrong X-Relay-Token values one client may present per window before it gets 429 for the rest of it. */
@@ -84,8 +90,10 @@ const envSchema = z.object({
   RELAY_CONNECT_TIMEOUT_MS: positiveInt(10_000),
   RELAY_HEADERS_TIMEOUT_MS: positiveInt(120_000),
   RELAY_BODY_IDLE_TIMEOUT_MS: positiveInt(300_000),
-  RELAY_REQUEST_TIMEOUT_MS: positiveInt(120_000),
+  RELAY_REQUEST_IDLE_TIMEOUT_MS: positiveInt(30_000),
   RELAY_MAX_CONCURRENT_REQUESTS: positiveInt(256),
+  // Four per request slot: room for keep-alive connections between requests, a bound on sockets.
+  RELAY_MAX_CONNECTIONS: positiveInt(1024),
   RELAY_SHUTDOWN_GRACE_MS: positiveInt(30_000),
   RELAY_AUTH_FAILURE_LIMIT: positiveInt(10),
   RELAY_AUTH_FAILURE_WINDOW_MS: positiveInt(60_000),
@@ -139,8 +147,9 @@ export function loadRelayConfig(env: Record<string, string | undefined> = proces
     connectTimeoutMs: e.RELAY_CONNECT_TIMEOUT_MS,
     headersTimeoutMs: e.RELAY_HEADERS_TIMEOUT_MS,
     bodyIdleTimeoutMs: e.RELAY_BODY_IDLE_TIMEOUT_MS,
-    requestTimeoutMs: e.RELAY_REQUEST_TIMEOUT_MS,
+    requestIdleTimeoutMs: e.RELAY_REQUEST_IDLE_TIMEOUT_MS,
     maxConcurrentRequests: e.RELAY_MAX_CONCURRENT_REQUESTS,
+    maxConnections: e.RELAY_MAX_CONNECTIONS,
     shutdownGraceMs: e.RELAY_SHUTDOWN_GRACE_MS,
     authFailureLimit: e.RELAY_AUTH_FAILURE_LIMIT,
     authFailureWindowMs: e.RELAY_AUTH_FAILURE_WINDOW_MS,

@@ -1,9 +1,11 @@
 import { Hono } from 'hono';
 import { requireProxyKey, type AuthVariables } from './api/key-check.ts';
 import { toApiError, ApiError } from './shared/errors.ts';
+import { loggableUrl } from './shared/log-url.ts';
 import { openAiCompatibleApp, openAiCors } from './api/openai-compatible.ts';
 import { azureOpenAiApp } from './api/azure-openai.ts';
 import { notFoundPage, webApp } from './web/app.tsx';
+import { runPurges } from './db/purge.ts';
 export { AuthBroker } from './accounts/auth-broker.ts';
 export { CodexRelay } from './upstream/codex-relay.ts';
 export { ResponseStore } from './accounts/response-store.ts';
@@ -21,11 +23,11 @@ app.route('/openai', azureOpenAiApp);
 app.route('/', webApp);
 
 // The one error handler: every failure leaves in the OpenAI error shape; the internal detail
-// (never a secret) goes to the logs only.
+// (never a secret) goes to the logs only, with any key in the URL redacted.
 app.onError((err, c) => {
   const apiError = toApiError(err);
   const line = JSON.stringify({
-    event: 'request_failed', method: c.req.method, path: c.req.path,
+    event: 'request_failed', method: c.req.method, path: loggableUrl(c.req.url),
     status: apiError.status, code: apiError.code, detail: apiError.detail ?? null,
   });
   if (apiError.status >= 500) console.error(line);
@@ -39,4 +41,12 @@ app.notFound((c) => {
   }
   return notFoundPage(c);
 });
-export default app;
+
+/** The hourly cron (wrangler.jsonc `triggers`): deletes expired and spent rows (worker/db/purge.ts). */
+const scheduled: ExportedHandlerScheduledHandler<Env> = async (controller, env) => {
+  // A number in production; a test runner may hand over a Date.
+  await runPurges(env.DB, Number(controller.scheduledTime));
+};
+
+// The Hono app is the fetch handler; `scheduled` sits beside it on the same default export.
+export default Object.assign(app, { scheduled }) satisfies ExportedHandler<Env>;

@@ -143,6 +143,14 @@ describe('wrangler.jsonc runs the relay image as a Cloudflare Container', () => 
     expect(containers[0]!.max_instances).toBeGreaterThanOrEqual(CONTAINER_POOL_SIZE);
   });
 
+  it('runs the hourly purge (the `scheduled` handler) from a cron trigger', () => {
+    expect(rawConfig.triggers).toEqual({ crons: ['17 * * * *'] });
+  });
+
+  it('keeps query strings (where clients put keys by mistake) out of the platform’s logs', () => {
+    expect(rawConfig.observability).toMatchObject({ enabled: true, redact_query_string: true });
+  });
+
   it('keeps containers out of `wrangler dev`, which runs without Docker', () => {
     expect(rawConfig.dev?.enable_containers).toBe(false);
   });

@@ -8,6 +8,7 @@ import { hashProxyKey } from '../accounts/crypto.ts';
 import { findApiKeyByHash, touchApiKey } from '../db/api-keys.ts';
 import { ApiError } from '../shared/errors.ts';
 import { extractProxyKey, isWellFormedProxyKey } from '../accounts/proxy-keys.ts';
+import { urlCarriesKey } from '../shared/log-url.ts';
 
 /** Who is calling: set by requireProxyKey for every authenticated request. */
 export interface Caller {
@@ -23,17 +24,11 @@ export interface AuthVariables {
 }
 
 const MISSING_KEY_MESSAGE =
-  "You didn't provide an API key. Send your UseMySub key (cpk_…) as 'Authorization: Bearer YOUR_KEY' or in an 'x-api-key' or 'api-key' header.";
+  "You didn't provide an API key. Send your UseMySub key (cpk_…) as 'Authorization: Bearer YOUR_KEY' or in an 'x-api-key' or 'api-key' header, not in the URL.";
+// URLs end up in proxies' and platforms' logs and in browser history, so a key sent there is exposed.
 const KEY_IN_URL_MESSAGE =
-  "API keys are not accepted in the URL (URLs end up in logs and histories). Send your UseMySub key as 'Authorization: Bearer YOUR_KEY' or in an 'x-api-key' or 'api-key' header.";
-
-/** Query parameters that clients use for keys; any of them makes the request a 401 before anything else. */
-const KEY_QUERY_PARAMETERS = ['api-key', 'api_key', 'apikey', 'key', 'access_token'];
-
-function keyInUrl(url: string): boolean {
-  const params = new URL(url).searchParams;
-  return KEY_QUERY_PARAMETERS.some((name) => params.has(name));
-}
+  "API keys are accepted only in headers, never in the URL: send your UseMySub key (cpk_…) as 'Authorization: Bearer YOUR_KEY' " +
+  "or in an 'x-api-key' or 'api-key' header. A key that was in a URL may have been logged along the way: revoke it on your dashboard and create a new one.";
 const INCORRECT_KEY_MESSAGE =
   'Incorrect API key provided. You can find and create your UseMySub keys on your dashboard.';
 
@@ -42,7 +37,8 @@ export const requireProxyKey: MiddlewareHandler<{ Bindings: Env; Variables: Auth
   // CORS preflights carry no credentials by design; the CORS layer answers them.
   if (c.req.method === 'OPTIONS') return next();
 
-  if (keyInUrl(c.req.url)) return reject('in_url');
+  // Refused even beside a valid header key: the caller must learn that the URL exposed it.
+  if (urlCarriesKey(c.req.url)) return reject('in_url');
   const key = extractProxyKey(c.req.raw.headers);
   if (key === null) return reject('missing');
   if (!isWellFormedProxyKey(key)) return reject('malformed');

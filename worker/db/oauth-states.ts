@@ -20,12 +20,24 @@ export interface NewOAuthState {
   expiresAt: number;
 }
 
-/** Stores a state; rows spent before `purgeBefore` are dropped in the same batch. */
-export async function insertOAuthState(db: D1Database, state: NewOAuthState, purgeBefore: number): Promise<void> {
+/**
+ * Stores a state and keeps only the user's `keepPerUser` newest (this one included), so reloading
+ * /onboarding cannot grow the table; rows expired before `purgeBefore` are dropped in the same batch.
+ */
+export async function insertOAuthState(
+  db: D1Database,
+  state: NewOAuthState,
+  purgeBefore: number,
+  keepPerUser: number,
+): Promise<void> {
   await db.batch([
     db.prepare('DELETE FROM oauth_states WHERE expires_at < ?').bind(purgeBefore),
     db.prepare('INSERT INTO oauth_states (state_hash, user_id, verifier_ciphertext, created_at, expires_at) VALUES (?, ?, ?, ?, ?)')
       .bind(state.stateHash, state.userId, state.verifierCiphertext, state.now, state.expiresAt),
+    db.prepare(
+      `DELETE FROM oauth_states WHERE user_id = ?1 AND rowid NOT IN
+         (SELECT rowid FROM oauth_states WHERE user_id = ?1 ORDER BY created_at DESC, rowid DESC LIMIT ?2)`,
+    ).bind(state.userId, keepPerUser),
   ]);
 }
 

@@ -5,7 +5,7 @@
 import { CONTAINER_POOL_SIZE } from '../../relay/contract.ts';
 import { RELAY_ERROR_HEADER, type RelayErrorCode } from '../../relay/errors.ts';
 import { ApiError } from '../shared/errors.ts';
-import { checkRelayUrl, type RelayUrlCheck } from './relay-url.ts';
+import { checkRelayUrl, parseRelayHosts, type RelayUrlCheck } from './relay-url.ts';
 
 export const CODEX_BACKEND_URL = 'https://chatgpt.com/backend-api';
 export const OPENAI_AUTH_URL = 'https://auth.openai.com';
@@ -66,6 +66,7 @@ export interface EgressConfig {
   relayUrl: string;
   enableExternalRelay: boolean;
   allowLoopbackRelay: boolean;
+  externalRelayHosts: readonly string[];
   hasContainer: boolean;
 }
 
@@ -79,6 +80,7 @@ export function chooseEgress(config: EgressConfig): { egress: Egress; ignored: s
     const check: RelayUrlCheck = checkRelayUrl(config.relayUrl, {
       enableExternalRelay: config.enableExternalRelay,
       allowLoopbackRelay: config.allowLoopbackRelay,
+      externalRelayHosts: config.externalRelayHosts,
     });
     if (check.ok) return { egress: { kind: 'relay', origin: check.origin, via: check.via }, ignored };
     ignored = check.reason;
@@ -91,6 +93,7 @@ function egressConfig(env: Env): EgressConfig {
     relayUrl: (env.CODEX_RELAY_URL ?? '').trim(),
     enableExternalRelay: env.ENABLE_EXTERNAL_RELAY === 'true',
     allowLoopbackRelay: env.ALLOW_LOOPBACK_RELAY === 'true',
+    externalRelayHosts: parseRelayHosts(env.EXTERNAL_RELAY_HOSTS),
     hasContainer: env.CODEX_RELAY !== undefined,
   };
 }

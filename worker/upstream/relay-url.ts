@@ -1,7 +1,10 @@
 /**
  * Pure allowlist for CODEX_RELAY_URL. An external relay receives every user's access
- * tokens, so only hosts we can name are accepted: https on a subdomain of workers.dev or
- * fly.dev, matched on the parsed host. Loopback relays exist for local development only.
+ * tokens, so two rules must both pass: https on a subdomain of workers.dev or fly.dev (the
+ * outer bound, matched on the parsed host), and a host the operator named exactly in
+ * EXTERNAL_RELAY_HOSTS, because anyone can register a fly.dev or workers.dev name and a typo
+ * in CODEX_RELAY_URL would otherwise send the tokens to a stranger. Loopback relays exist for
+ * local development only.
  */
 
 const EXTERNAL_SUFFIXES = ['.workers.dev', '.fly.dev'];
@@ -14,6 +17,13 @@ export type RelayUrlCheck =
 export interface RelayUrlPolicy {
   enableExternalRelay: boolean;
   allowLoopbackRelay: boolean;
+  /** EXTERNAL_RELAY_HOSTS: the exact host names an external relay may have (any case). */
+  externalRelayHosts: readonly string[];
+}
+
+/** EXTERNAL_RELAY_HOSTS as a list: comma- or space-separated host names, lower-cased. */
+export function parseRelayHosts(raw: string | undefined): string[] {
+  return (raw ?? '').split(/[\s,]+/).map((host) => host.trim().toLowerCase()).filter((host) => host !== '');
 }
 
 function isIpLiteral(host: string): boolean {
@@ -54,6 +64,12 @@ export function checkRelayUrl(raw: string, policy: RelayUrlPolicy): RelayUrlChec
   if (isIpLiteral(host)) return { ok: false, reason: 'an external CODEX_RELAY_URL must name a host, not an IP address' };
   if (!EXTERNAL_SUFFIXES.some((suffix) => host.endsWith(suffix) && host.length > suffix.length)) {
     return { ok: false, reason: 'an external CODEX_RELAY_URL must be a host under .workers.dev or .fly.dev' };
+  }
+  if (policy.externalRelayHosts.length === 0) {
+    return { ok: false, reason: 'EXTERNAL_RELAY_HOSTS is empty: name the external relay host there too' };
+  }
+  if (!policy.externalRelayHosts.some((allowed) => allowed.toLowerCase() === host)) {
+    return { ok: false, reason: 'the host of CODEX_RELAY_URL is not one of EXTERNAL_RELAY_HOSTS' };
   }
   return { ok: true, origin: url.origin, via: 'external' };
 }

@@ -13,6 +13,7 @@ import { render } from './middleware.ts';
 import { onboardingRoutes } from './onboarding-routes.tsx';
 import { assetHeaders, pageHeaders } from './security-headers.ts';
 import { ErrorPage } from './views/error.tsx';
+import { loggableUrl } from '../shared/log-url.ts';
 
 export const webApp = new Hono<WebEnv>();
 
@@ -31,7 +32,7 @@ function errorPage(c: WebContext, status: 403 | 404 | 413 | 500, title: string, 
 
 webApp.onError((err, c) => {
   if (err instanceof HTTPException && err.status === 403) {
-    console.log(JSON.stringify({ event: 'form_rejected', path: c.req.path, reason: err.message || 'cross_origin' }));
+    console.log(JSON.stringify({ event: 'form_rejected', path: loggableUrl(c.req.url), reason: err.message || 'cross_origin' }));
     return errorPage(c, 403, 'This form could not be accepted',
       'It has expired or was sent from another site. Go back, reload the page and try again.');
   }
@@ -39,7 +40,7 @@ webApp.onError((err, c) => {
     return errorPage(c, 413, 'That was too large', 'The form sent more data than this page accepts.');
   }
   // Name and message only: none of the errors raised on these paths carries a secret.
-  console.error(JSON.stringify({ event: 'page_failed', method: c.req.method, path: c.req.path,
+  console.error(JSON.stringify({ event: 'page_failed', method: c.req.method, path: loggableUrl(c.req.url),
     error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) }));
   return errorPage(c, 500, 'Something went wrong', 'The page could not be shown. Please try again in a moment.');
 });

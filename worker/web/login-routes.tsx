@@ -7,7 +7,8 @@ import type { WebContext, WebEnv } from './context.ts';
 import { redeemMagicLink, requestSignIn, tokenFromPastedLink, VERIFY_PATH } from './magic-links.ts';
 import { page, render } from './middleware.ts';
 import { endSession, startSession } from './session.ts';
-import { MAGIC_LINK_TTL_MS } from './settings.ts';
+import { rememberSignIn, returningBrowserId } from './returning-browser.ts';
+import { MAGIC_LINK_TTL_MS, trustedClientIp } from './settings.ts';
 import {
   CheckInboxPage,
   LinkProblemPage,
@@ -35,9 +36,12 @@ loginRoutes.post('/login', page, async (c) => {
   const form = await c.req.parseBody();
   const email = typeof form.email === 'string' ? form.email : '';
   const csrfToken = c.get('csrfToken');
-  // Cloudflare sets CF-Connecting-IP on every request; only local development lacks it.
-  const ip = c.req.header('cf-connecting-ip') ?? 'local';
-  const outcome = await requestSignIn(c.env, { email, ip, now: Date.now() });
+  const outcome = await requestSignIn(c.env, {
+    email,
+    ip: trustedClientIp(c.env, c.req.raw.headers),
+    returningBrowser: (normalized) => returningBrowserId(c, normalized),
+    now: Date.now(),
+  });
   switch (outcome.kind) {
     case 'invalid_email':
       return render(c, <LoginPage csrfToken={csrfToken} email={outcome.email} error="Enter an email address like name@example.com." />, 400);
@@ -74,6 +78,7 @@ loginRoutes.post(VERIFY_PATH, page, async (c) => {
   if (state.kind !== 'valid') return problemPage(c, state);
   const user = await findOrCreateUser(c.env.DB, state.email, null, now);
   await startSession(c, user.id, now);
+  await rememberSignIn(c, state.email);
   console.log(JSON.stringify({ event: 'signed_in', userId: user.id, newAccount: user.created_at === now }));
   const linked = await readCodexTokens(c.env.DB, user.id);
   return c.redirect(linked ? '/dashboard?notice=welcome' : '/onboarding', 303);

@@ -12,10 +12,12 @@ import { hashSecret, isSecretShaped, newSecret } from './secrets.ts';
 import {
   LOGIN_PER_EMAIL,
   LOGIN_PER_IP,
+  LOGIN_PER_REQUESTER,
   MAGIC_LINK_TTL_MS,
   SPENT_ROW_RETENTION_MS,
   appOrigin,
   showMagicLinksInPage,
+  type RateRule,
 } from './settings.ts';
 
 export const VERIFY_PATH = '/auth/verify';
@@ -29,16 +31,41 @@ export type SignInRequest =
   | { kind: 'shown'; email: string; link: string }
   | { kind: 'mail_failed'; email: string; reason: MailError['reason'] };
 
-/** Handles the /login form: validation, both rate limits, then a fresh link by mail (or in the page in dev). */
-export async function requestSignIn(env: Env, input: { email: string; ip: string; now: number }): Promise<SignInRequest> {
+export interface SignInInput {
+  email: string;
+  /** The client IP where it can be trusted (settings.ts, trustedClientIp), else null. */
+  ip: string | null;
+  /** This browser's id when it signed in to the (normalized) address before (returning-browser.ts). */
+  returningBrowser: (email: string) => Promise<string | null>;
+  now: number;
+}
+
+/**
+ * Handles the /login form: validation, the rate limits, then a fresh link by mail (or in the page
+ * in dev). The limits are keyed so that nobody can lock someone else out:
+ * - a browser that signed in to the address before has its own allowance (LOGIN_PER_REQUESTER
+ *   keyed on its id) and nothing else applies, so strangers can never block the owner there;
+ * - any other request counts against its IP (LOGIN_PER_IP, across addresses), its IP's allowance
+ *   for this address (LOGIN_PER_REQUESTER), and the address's mail cap (LOGIN_PER_EMAIL), which
+ *   bounds the mails a flood from many IPs can send.
+ */
+export async function requestSignIn(env: Env, input: SignInInput): Promise<SignInRequest> {
   const email = normalizeEmail(input.email);
   if (!isValidEmail(email)) return { kind: 'invalid_email', email: input.email.trim() };
 
-  // The IP rule first: a flood from one address must not use up a victim's per-email allowance.
-  const byIp = await takeRateLimit(env, LOGIN_PER_IP, input.ip, input.now);
-  if (!byIp.allowed) return { kind: 'rate_limited', email, resetsAt: byIp.resetsAt };
-  const byEmail = await takeRateLimit(env, LOGIN_PER_EMAIL, email, input.now);
-  if (!byEmail.allowed) return { kind: 'rate_limited', email, resetsAt: byEmail.resetsAt };
+  const browserId = await input.returningBrowser(email);
+  const rules: [RateRule, string][] = browserId !== null
+    ? [[LOGIN_PER_REQUESTER, `${email}\nbrowser:${browserId}`]]
+    : [
+        // The IP rule first: a flood from one address must not use up the address's mail cap.
+        ...(input.ip === null ? [] : [[LOGIN_PER_IP, input.ip] as [RateRule, string]]),
+        [LOGIN_PER_REQUESTER, `${email}\nip:${input.ip ?? 'untrusted'}`],
+        [LOGIN_PER_EMAIL, email],
+      ];
+  for (const [rule, subject] of rules) {
+    const decision = await takeRateLimit(env, rule, subject, input.now);
+    if (!decision.allowed) return { kind: 'rate_limited', email, resetsAt: decision.resetsAt };
+  }
 
   const token = newSecret();
   const tokenHash = await hashSecret(token);

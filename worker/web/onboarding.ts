@@ -13,7 +13,7 @@ import { buildAuthorizeUrl, exchangeAuthorizationCode } from '../upstream/oauth.
 import type { TokenBundle } from '../accounts/token-bundle.ts';
 import { parsePastedCallback, type PastedCallback } from './callback-url.ts';
 import { hashSecret, newPkcePair, newSecret } from './secrets.ts';
-import { OAUTH_STATE_TTL_MS, SPENT_ROW_RETENTION_MS } from './settings.ts';
+import { MAX_OAUTH_STATES_PER_USER, OAUTH_STATE_TTL_MS, SPENT_ROW_RETENTION_MS } from './settings.ts';
 
 /** AAD of a stored PKCE verifier: it opens only for the user and state it was made for. */
 function verifierAad(userId: string, stateHash: string): string {
@@ -31,6 +31,7 @@ export async function startAuthorization(env: Env, userId: string, now: number):
     env.DB,
     { stateHash, userId, verifierCiphertext, now, expiresAt: now + OAUTH_STATE_TTL_MS },
     now - SPENT_ROW_RETENTION_MS,
+    MAX_OAUTH_STATES_PER_USER,
   );
   return buildAuthorizeUrl({ state, codeChallenge: challenge });
 }

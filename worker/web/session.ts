@@ -21,7 +21,8 @@ const PRE_SESSION_MAX_AGE_S = 24 * 60 * 60;
 
 type CookieOptions = Parameters<typeof setCookie>[3] & {};
 
-function cookieOptions(c: WebContext, maxAgeSeconds: number): CookieOptions {
+/** The attributes of every cookie the pages set (also used by returning-browser.ts). */
+export function cookieOptions(c: WebContext, maxAgeSeconds: number): CookieOptions {
   const base: CookieOptions = { path: '/', httpOnly: true, sameSite: 'Lax', maxAge: maxAgeSeconds };
   return insecureLocalCookies(c.env) ? base : { ...base, secure: true, prefix: 'host' };
 }

@@ -54,16 +54,24 @@ describe('guessing the relay token', () => {
       headers: { 'x-test-client': client, ...(token === undefined ? {} : { 'x-relay-token': token }) },
     });
 
-  it('gets 429 with Retry-After after a few wrong tokens, even for the right one, while others are served', async () => {
+  it('gets 429 with Retry-After after a few wrong tokens, while others are served', async () => {
     for (let i = 0; i < 3; i++) expect((await attempt('203.0.113.9', `guess-${i}`)).status).toBe(401);
     const limited = await attempt('203.0.113.9', 'guess-3');
     expect(limited.status).toBe(429);
     expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
     expect(JSON.parse(limited.body).error).toMatchObject({ type: 'rate_limit_error', code: 'too_many_auth_failures' });
-    // A blocked client learns nothing, not even from the right token.
-    expect((await attempt('203.0.113.9', RELAY_TOKEN)).status).toBe(429);
     expect((await attempt('198.51.100.4', RELAY_TOKEN)).status).toBe(200);
     expect(shared.upstream.seen).toHaveLength(1);
+  });
+
+  it('never refuses the right token, even from an address strangers locked out (a shared Cloudflare egress IP)', async () => {
+    const sharedEgress = '104.28.0.1';
+    for (let i = 0; i < 6; i++) await attempt(sharedEgress, `stranger-guess-${i}`);
+    expect((await attempt(sharedEgress, 'stranger-guess-6')).status).toBe(429);
+    // The Worker, behind the same address, is served every time, and its requests do not end the lockout.
+    for (let i = 0; i < 3; i++) expect((await attempt(sharedEgress, RELAY_TOKEN)).status).toBe(200);
+    expect((await attempt(sharedEgress, 'stranger-guess-7')).status).toBe(429);
+    expect(shared.upstream.seen).toHaveLength(3);
   });
 
   it('does not count requests that carry no token at all (probes, scanners)', async () => {
@@ -136,8 +144,8 @@ describe('stalled peers do not hold the relay', { timeout: 20_000 }, () => {
     }
   });
 
-  it('gives up on a caller that trickles its request body, and cancels the upstream request', async () => {
-    const slow = await startRelay(shared.upstream.url, { requestTimeoutMs: 500 });
+  it('gives up on a caller whose request body stalls, and cancels the upstream request', async () => {
+    const slow = await startRelay(shared.upstream.url, { requestIdleTimeoutMs: 500 });
     const upstreamClosed = signal();
     shared.upstream.handle = async (req, res) => {
       res.on('close', () => upstreamClosed.resolve());
@@ -157,6 +165,48 @@ describe('stalled peers do not hold the relay', { timeout: 20_000 }, () => {
       req.destroy();
     } finally {
       await slow.close();
+    }
+  });
+});
+
+describe('slow but live callers are served', { timeout: 20_000 }, () => {
+  it('forwards a request body that arrives slowly but steadily for longer than the idle timeout', async () => {
+    const patient = await startRelay(shared.upstream.url, { requestIdleTimeoutMs: 400 });
+    try {
+      const req = request(`${patient.url}/backend-api/codex/responses`, { method: 'POST', headers: auth });
+      const answered = nextEvent(req, 'response') as Promise<IncomingMessage>;
+      for (let i = 0; i < 8; i++) {
+        req.write('x'.repeat(100));
+        await new Promise((resolve) => setTimeout(resolve, 150));
+      }
+      req.end();
+      const res = await answered;
+      let body = '';
+      for await (const chunk of res) body += String(chunk);
+      expect(res.statusCode).toBe(200);
+      expect(JSON.parse(body)).toMatchObject({ echoed: true, bytes: 800 });
+    } finally {
+      await patient.close();
+    }
+  });
+});
+
+describe('a connection cap', () => {
+  it('drops connections beyond RELAY_MAX_CONNECTIONS without answering, and serves again once one closes', async () => {
+    const capped = await startRelay(shared.upstream.url, { maxConnections: 2 });
+    const idle = [connect(capped.port, '127.0.0.1'), connect(capped.port, '127.0.0.1')];
+    try {
+      await Promise.all(idle.map((socket) => nextEvent(socket, 'connect')));
+      await expect.poll(() => new Promise((resolve) => capped.app.server.getConnections((_e, n) => resolve(n)))).toBe(2);
+      const refused = await sendRaw(capped.port, 'GET /healthz HTTP/1.1\r\nHost: relay\r\nConnection: close\r\n\r\n');
+      expect(refused).toBe('');
+      idle[0]!.destroy();
+      await expect.poll(() => new Promise((resolve) => capped.app.server.getConnections((_e, n) => resolve(n)))).toBe(1);
+      const served = await sendRaw(capped.port, 'GET /healthz HTTP/1.1\r\nHost: relay\r\nConnection: close\r\n\r\n');
+      expect(served).toMatch(/^HTTP\/1\.1 200 /);
+    } finally {
+      for (const socket of idle) socket.destroy();
+      await capped.close();
     }
   });
 });

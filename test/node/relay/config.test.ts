@@ -17,6 +17,13 @@ describe('relay config', () => {
     expect(config.bodyLimitBytes).toBe(32 * 1024 * 1024);
   });
 
+  it('bounds silence, not total time, by default (streams and large uploads may take long), and caps connections', () => {
+    const config = loadRelayConfig({});
+    expect(config).toMatchObject({ requestIdleTimeoutMs: 30_000, bodyIdleTimeoutMs: 300_000, maxConnections: 1024 });
+    expect(config).not.toHaveProperty('requestTimeoutMs');
+    expect(config.maxConnections).toBeGreaterThan(config.maxConcurrentRequests);
+  });
+
   it.each(['0.0.0.0', '::', '192.168.1.5', 'relay.example.com', '128.0.0.1'])(
     'refuses to start on non-loopback HOST=%s without UPSTREAM_RELAY_TOKEN',
     (host) => {
@@ -71,8 +78,9 @@ describe('relay config', () => {
       RELAY_CONNECT_TIMEOUT_MS: '1000',
       RELAY_HEADERS_TIMEOUT_MS: '2000',
       RELAY_BODY_IDLE_TIMEOUT_MS: '3000',
-      RELAY_REQUEST_TIMEOUT_MS: '3500',
+      RELAY_REQUEST_IDLE_TIMEOUT_MS: '3500',
       RELAY_MAX_CONCURRENT_REQUESTS: '5',
+      RELAY_MAX_CONNECTIONS: '7',
       RELAY_SHUTDOWN_GRACE_MS: '4000',
       RELAY_AUTH_FAILURE_LIMIT: '3',
       RELAY_AUTH_FAILURE_WINDOW_MS: '5000',
@@ -83,8 +91,9 @@ describe('relay config', () => {
       connectTimeoutMs: 1000,
       headersTimeoutMs: 2000,
       bodyIdleTimeoutMs: 3000,
-      requestTimeoutMs: 3500,
+      requestIdleTimeoutMs: 3500,
       maxConcurrentRequests: 5,
+      maxConnections: 7,
       shutdownGraceMs: 4000,
       authFailureLimit: 3,
       authFailureWindowMs: 5000,

@@ -4,7 +4,7 @@ import {
   chooseEgress, codexClientVersion, codexHeaders, DEFAULT_CODEX_CLIENT_VERSION, resolveEgress, upstreamFetch, type EgressConfig,
 } from '../../../worker/upstream/egress.ts';
 
-const base: EgressConfig = { relayUrl: '', enableExternalRelay: false, allowLoopbackRelay: false, hasContainer: true };
+const base: EgressConfig = { relayUrl: '', enableExternalRelay: false, allowLoopbackRelay: false, externalRelayHosts: [], hasContainer: true };
 
 describe('upstream traffic leaves through the relay the operator configured', () => {
   it('uses the container relay by default when it is bound', () => {
@@ -16,7 +16,7 @@ describe('upstream traffic leaves through the relay the operator configured', ()
   });
 
   it('prefers an allowed external relay over the container', () => {
-    const choice = chooseEgress({ ...base, relayUrl: 'https://r.fly.dev', enableExternalRelay: true });
+    const choice = chooseEgress({ ...base, relayUrl: 'https://r.fly.dev', enableExternalRelay: true, externalRelayHosts: ['r.fly.dev'] });
     expect(choice.egress).toEqual({ kind: 'relay', origin: 'https://r.fly.dev', via: 'external' });
   });
 
@@ -47,7 +47,8 @@ describe('the external relay as the Worker really uses it', () => {
 
   it('sends every upstream call to an allowed relay with X-Relay-Token', async () => {
     const calls = captureFetches();
-    const relayEnv = { ...env, CODEX_RELAY_URL: 'https://my-relay.fly.dev', ENABLE_EXTERNAL_RELAY: 'true', UPSTREAM_RELAY_TOKEN: 'relay-secret' };
+    const relayEnv = { ...env, CODEX_RELAY_URL: 'https://my-relay.fly.dev', ENABLE_EXTERNAL_RELAY: 'true',
+      EXTERNAL_RELAY_HOSTS: 'other-relay.fly.dev, MY-RELAY.fly.dev', UPSTREAM_RELAY_TOKEN: 'relay-secret' };
     await upstreamFetch(relayEnv, 'responses', { method: 'POST', headers: codexHeaders({ accessToken: 'at', accountId: 'a' }), body: '{}' });
     await upstreamFetch(relayEnv, 'oauth_token', { method: 'POST', body: 'grant_type=refresh_token' });
     expect(calls.map((c) => c.url)).toEqual(['https://my-relay.fly.dev/backend-api/codex/responses', 'https://my-relay.fly.dev/oauth/token']);
@@ -72,6 +73,18 @@ describe('the external relay as the Worker really uses it', () => {
     expect(line).toMatchObject({ event: 'relay_url_ignored', using: 'container' });
     expect(line.reason).toMatch(/must not contain user info/);
     expect(JSON.stringify(line)).not.toContain('pa55word');
+  });
+
+  it('sends nothing to a fly.dev relay the operator did not name, and logs why', async () => {
+    const calls = captureFetches();
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const typoEnv = { ...env, CODEX_RELAY_URL: 'https://my-reley.fly.dev', ENABLE_EXTERNAL_RELAY: 'true',
+      EXTERNAL_RELAY_HOSTS: 'my-relay.fly.dev', UPSTREAM_RELAY_TOKEN: 'relay-secret', CODEX_RELAY: undefined as unknown as Env['CODEX_RELAY'] };
+    await upstreamFetch(typoEnv, 'oauth_token', { method: 'POST', body: 'grant_type=refresh_token' });
+    expect(calls.map((c) => new URL(c.url).host)).toEqual(['auth.openai.com']);
+    const line = JSON.parse(String(warn.mock.calls[0]![0])) as Record<string, string>;
+    expect(line).toMatchObject({ event: 'relay_url_ignored', using: 'direct' });
+    expect(line.reason).toContain('EXTERNAL_RELAY_HOSTS');
   });
 
   it('ignores an allowed host while ENABLE_EXTERNAL_RELAY is off, and says which variable to set', () => {

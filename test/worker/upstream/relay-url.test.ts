@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { checkRelayUrl } from '../../../worker/upstream/relay-url.ts';
 
-const external = { enableExternalRelay: true, allowLoopbackRelay: false };
+/** The operator names the exact host of each accepted URL below (EXTERNAL_RELAY_HOSTS). */
+const external = {
+  enableExternalRelay: true,
+  allowLoopbackRelay: false,
+  externalRelayHosts: ['my-relay.fly.dev', 'relay.someone.workers.dev', 'xn--rly-0ma.fly.dev', 'evil.fly.dev.attacker.com'],
+};
 
 describe('an external CODEX_RELAY_URL is used only for https hosts under workers.dev or fly.dev', () => {
   it.each([
@@ -41,8 +46,24 @@ describe('an external CODEX_RELAY_URL is used only for https hosts under workers
   });
 
   it('ignores an allowed host unless ENABLE_EXTERNAL_RELAY is true, and says so', () => {
-    const result = checkRelayUrl('https://my-relay.fly.dev', { enableExternalRelay: false, allowLoopbackRelay: false });
+    const result = checkRelayUrl('https://my-relay.fly.dev', { ...external, enableExternalRelay: false });
     expect(result).toEqual({ ok: false, reason: expect.stringContaining('ENABLE_EXTERNAL_RELAY') });
+  });
+
+  it('ignores a host under the suffixes that the operator did not name exactly (a typo, a stranger’s app)', () => {
+    for (const raw of ['https://my-relay2.fly.dev', 'https://my-rela.fly.dev', 'https://relay.someone-else.workers.dev', 'https://x.my-relay.fly.dev']) {
+      expect(checkRelayUrl(raw, external)).toEqual({ ok: false, reason: expect.stringContaining('EXTERNAL_RELAY_HOSTS') });
+    }
+  });
+
+  it('accepts nothing external while EXTERNAL_RELAY_HOSTS is empty, and says so', () => {
+    const result = checkRelayUrl('https://my-relay.fly.dev', { ...external, externalRelayHosts: [] });
+    expect(result).toEqual({ ok: false, reason: expect.stringContaining('EXTERNAL_RELAY_HOSTS is empty') });
+  });
+
+  it('keeps the suffix rule as the outer bound: naming another host does not allow it', () => {
+    const result = checkRelayUrl('https://relay.example.com', { ...external, externalRelayHosts: ['relay.example.com'] });
+    expect(result).toEqual({ ok: false, reason: expect.stringContaining('.workers.dev or .fly.dev') });
   });
 
   it('never repeats user info from the URL in its reason', () => {
@@ -52,7 +73,7 @@ describe('an external CODEX_RELAY_URL is used only for https hosts under workers
 });
 
 describe('a loopback CODEX_RELAY_URL is for local development only', () => {
-  const dev = { enableExternalRelay: false, allowLoopbackRelay: true };
+  const dev = { enableExternalRelay: false, allowLoopbackRelay: true, externalRelayHosts: [] };
 
   it.each([
     ['http://127.0.0.1:8788', 'http://127.0.0.1:8788'],
@@ -71,7 +92,7 @@ describe('a loopback CODEX_RELAY_URL is for local development only', () => {
   it.each(['http://127.0.0.2:8788', 'http://10.0.0.1:8788', 'http://192.168.1.10:8788', 'http://169.254.169.254'])(
     'does not treat %s as an allowed loopback relay',
     (raw) => {
-      expect(checkRelayUrl(raw, { enableExternalRelay: true, allowLoopbackRelay: true }).ok).toBe(false);
+      expect(checkRelayUrl(raw, { ...external, allowLoopbackRelay: true, externalRelayHosts: ['127.0.0.2', '10.0.0.1'] }).ok).toBe(false);
     },
   );
 });

@@ -5,7 +5,7 @@
  */
 import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { hashSecret } from '../../../worker/web/secrets.ts';
+import { hashSecret, rateLimitBucket } from '../../../worker/web/secrets.ts';
 import { Browser, csrfTokenIn, devEnv, devLinkIn, pathOf, productionEnv, signIn, tokenOf } from '../helpers/browser.ts';
 
 afterEach(() => {
@@ -203,36 +203,97 @@ describe('a sign-in link', () => {
 });
 
 describe('rate limits', () => {
-  it('allow 5 links per email in 15 minutes, then answer 429 with Retry-After; other addresses are unaffected', async () => {
+  it('allow 5 links per address to one requester in 15 minutes, then answer 429 with Retry-After; other addresses are unaffected', async () => {
+    interceptResend();
     const email = `${crypto.randomUUID()}@example.com`;
+    const ip = '198.51.100.200';
     for (let i = 0; i < 5; i++) {
-      expect((await requestLink(new Browser(), email)).status).toBe(200);
+      expect((await requestLink(new Browser(productionEnv(), { ip }), email)).status).toBe(200);
     }
-    const limited = await requestLink(new Browser(), email.toUpperCase());
+    const limited = await requestLink(new Browser(productionEnv(), { ip }), email.toUpperCase());
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(limited.html).toContain('Too many sign-in requests');
     expect(limited.html).not.toContain('/auth/verify#token=');
-    expect((await requestLink(new Browser(), `${crypto.randomUUID()}@example.com`)).status).toBe(200);
+    expect((await requestLink(new Browser(productionEnv(), { ip }), `${crypto.randomUUID()}@example.com`)).status).toBe(200);
+  });
+
+  it('do not let strangers lock an address out: their requests use up only their own allowance', async () => {
+    const sent = interceptResend();
+    const email = `${crypto.randomUUID()}@example.com`;
+    for (let i = 0; i < 6; i++) await requestLink(new Browser(productionEnv(), { ip: '203.0.113.66' }), email);
+    expect((await requestLink(new Browser(productionEnv(), { ip: '203.0.113.66' }), email)).status).toBe(429);
+    // The owner, from their own address, still gets a link.
+    const owner = await requestLink(new Browser(productionEnv(), { ip: '192.0.2.10' }), email);
+    expect(owner.status).toBe(200);
+    expect(sent.at(-1)?.body.to).toEqual([email]);
+  });
+
+  it('cap the mails one address receives from unknown browsers, however many addresses ask', async () => {
+    const sent = interceptResend();
+    const email = `${crypto.randomUUID()}@example.com`;
+    for (let i = 0; i < 10; i++) {
+      expect((await requestLink(new Browser(productionEnv(), { ip: `198.18.0.${i + 1}` }), email)).status).toBe(200);
+    }
+    expect((await requestLink(new Browser(productionEnv(), { ip: '198.18.1.1' }), email)).status).toBe(429);
+    expect(sent).toHaveLength(10);
+  });
+
+  it('always let a browser that signed in to the address before ask for a new link, even during a flood', async () => {
+    const sent = interceptResend();
+    const email = `${crypto.randomUUID()}@example.com`;
+    const owner = new Browser(productionEnv(), { ip: '192.0.2.20' });
+    await requestLink(owner, email);
+    await owner.get('/auth/verify');
+    await owner.follow(await owner.post('/auth/verify', { token: tokenOf(linkInMail(sent.at(-1)!)) }));
+    expect(owner.cookies.has('__Host-usemysub_signin')).toBe(true);
+    expect((await owner.post('/logout')).location).toBe('/login?notice=signed_out');
+
+    // A flood from many addresses, one of them the owner's own (a shared office or carrier address).
+    for (let i = 0; i < 12; i++) await requestLink(new Browser(productionEnv(), { ip: `198.18.2.${i + 1}` }), email);
+    for (let i = 0; i < 31; i++) await requestLink(new Browser(productionEnv(), { ip: '192.0.2.20' }), `${crypto.randomUUID()}@example.com`);
+    expect((await requestLink(new Browser(productionEnv(), { ip: '198.18.3.1' }), email)).status).toBe(429);
+
+    await owner.get('/login');
+    const again = await owner.post('/login', { email });
+    expect(again.status).toBe(200);
+    expect(sent.at(-1)?.body.to).toEqual([email]);
+    // Its cookie vouches for that address only.
+    await owner.get('/login');
+    const other = `${crypto.randomUUID()}@example.com`;
+    for (let i = 0; i < 10; i++) await requestLink(new Browser(productionEnv(), { ip: `198.18.4.${i + 1}` }), other);
+    expect((await owner.post('/login', { email: other })).status).toBe(429);
   });
 
   it('allow 30 requests per IP in an hour, whatever the addresses', async () => {
-    const ip = `198.51.100.${Math.floor(Math.random() * 250) + 1}`;
+    interceptResend();
+    const ip = `198.51.100.${Math.floor(Math.random() * 150) + 1}`;
     for (let i = 0; i < 30; i++) {
-      expect((await requestLink(new Browser(devEnv(), { ip }), `${crypto.randomUUID()}@example.com`)).status).toBe(200);
+      expect((await requestLink(new Browser(productionEnv(), { ip }), `${crypto.randomUUID()}@example.com`)).status).toBe(200);
     }
-    expect((await requestLink(new Browser(devEnv(), { ip }), `${crypto.randomUUID()}@example.com`)).status).toBe(429);
-    expect((await requestLink(new Browser(devEnv()), `${crypto.randomUUID()}@example.com`)).status).toBe(200);
+    expect((await requestLink(new Browser(productionEnv(), { ip }), `${crypto.randomUUID()}@example.com`)).status).toBe(429);
+    expect((await requestLink(new Browser(productionEnv()), `${crypto.randomUUID()}@example.com`)).status).toBe(200);
+  });
+
+  it('ignore CF-Connecting-IP off Cloudflare (a loopback origin), where any client can set it', async () => {
+    const spoofed = '192.0.2.123';
+    await requestLink(new Browser(devEnv(), { ip: spoofed }), `${crypto.randomUUID()}@example.com`);
+    const ipBucket = await rateLimitBucket(env.API_KEY_PEPPER, 'login-ip', spoofed);
+    expect(await countRows('rate_limits', 'bucket = ?', ipBucket)).toBe(0);
+    await requestLink(new Browser(productionEnv(), { ip: spoofed }), `${crypto.randomUUID()}@example.com`);
+    expect(await countRows('rate_limits', 'bucket = ?', ipBucket)).toBe(1);
   });
 
   it('store neither the address nor the IP in clear', async () => {
+    interceptResend();
     const email = `${crypto.randomUUID()}@example.com`;
-    const browser = new Browser(devEnv(), { ip: '192.0.2.77' });
+    const browser = new Browser(productionEnv(), { ip: '192.0.2.77' });
     await requestLink(browser, email);
     const rows = JSON.stringify((await env.DB.prepare('SELECT * FROM rate_limits').all()).results);
     expect(rows).not.toContain(email);
     expect(rows).not.toContain('192.0.2.77');
     expect(rows).toMatch(/login-email:[0-9a-f]{64}/);
+    expect(rows).toMatch(/login-ip:[0-9a-f]{64}/);
   });
 });
 

@@ -93,6 +93,25 @@ describe('the sign-in link', () => {
   });
 });
 
+describe('sign-ins started and never finished', () => {
+  it('are kept only for the 5 latest visits per user, and the latest still connects', async () => {
+    const { browser, email } = await signIn();
+    const userId = await userIdOf(email);
+    const pages = [];
+    for (let i = 0; i < 12; i++) pages.push(await browser.get('/onboarding'));
+    const rows = await env.DB.prepare('SELECT COUNT(*) AS n FROM oauth_states WHERE user_id = ?').bind(userId).first<{ n: number }>();
+    expect(rows?.n).toBe(5);
+
+    const oldest = await landOnCallback(pages[0]!.html);
+    const refused = await browser.post('/onboarding/callback', { callback_url: oldest.callback });
+    expect(refused.html).toContain('belongs to a different sign-in');
+    const latest = await landOnCallback(pages.at(-1)!.html);
+    const done = await browser.post('/onboarding/callback', { callback_url: latest.callback });
+    expect(done.status).toBe(303);
+    expect(await readCodexTokens(env.DB, userId)).not.toBeNull();
+  });
+});
+
 describe('pasting the callback address', () => {
   it('connects the account: tokens stored encrypted, account, plan and email read from the id token, verifier deleted', async () => {
     const { browser, email } = await signIn();
