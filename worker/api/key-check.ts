@@ -37,10 +37,8 @@ export const requireProxyKey: MiddlewareHandler<{ Bindings: Env; Variables: Auth
   // CORS preflights carry no credentials by design; the CORS layer answers them.
   if (c.req.method === 'OPTIONS') return next();
 
-  // Refused even beside a valid header key: the caller must learn that the URL exposed it.
-  if (urlCarriesKey(c.req.url)) return reject('in_url');
   const key = extractProxyKey(c.req.raw.headers);
-  if (key === null) return reject('missing');
+  if (key === null) return reject(urlCarriesKey(c.req.url) ? 'in_url' : 'missing');
   if (!isWellFormedProxyKey(key)) return reject('malformed');
 
   const row = await findApiKeyByHash(c.env.DB, await hashProxyKey(c.env.API_KEY_PEPPER, key));

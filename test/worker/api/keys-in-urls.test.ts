@@ -2,19 +2,13 @@
  * Keys sent in URLs: refused with a message that says where a key belongs, and never written to
  * the Worker's logs (query parameters and key-shaped path segments are redacted first).
  */
-import { env, exports } from 'cloudflare:workers';
+import { exports } from 'cloudflare:workers';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createApiKey } from '../../../worker/accounts/api-keys.ts';
 import { generateProxyKey } from '../../../worker/accounts/proxy-keys.ts';
-import { findOrCreateUser } from '../../../worker/db/users.ts';
 import { loggableUrl } from '../../../worker/shared/log-url.ts';
+import { seedUser } from '../helpers/seed-user.ts';
 
 afterEach(() => vi.restoreAllMocks());
-
-async function newUserWithKey() {
-  const user = await findOrCreateUser(env.DB, `${crypto.randomUUID()}@example.com`, null, Date.now());
-  return createApiKey(env, user.id, 'url test');
-}
 
 /** Every line the Worker logs while `run` goes on. */
 async function logsDuring(run: () => Promise<unknown>): Promise<string> {
@@ -46,7 +40,7 @@ describe('a key in the URL', () => {
   });
 
   it('never reaches the error log line, from the query string or the path', async () => {
-    const { key } = await newUserWithKey();
+    const { apiKey: key } = await seedUser();
     const pasted = generateProxyKey().key;
     const logs = await logsDuring(async () => {
       const res = await exports.default.fetch(`http://example.com/v1/models/${pasted}?api_key=${pasted}&key=${pasted}&limit=2`, {
