@@ -5,7 +5,7 @@
  * Lifetimes: docs/storage.md ("Retention").
  */
 
-/** Used and expired magic links and OAuth states are kept this long, so a late click gets a clear page. */
+/** Used and expired magic links, OAuth states and device logins are kept this long, so a late click gets a clear page. */
 export const SPENT_ROW_RETENTION_MS = 24 * 60 * 60_000;
 /** A revoked key stays on the dashboard (and answers "revoked" in the logs) this long, then its row goes. */
 export const REVOKED_KEY_RETENTION_MS = 30 * 24 * 60 * 60_000;
@@ -46,12 +46,24 @@ export const purgeRevokedApiKeys: Purge = {
   run: (db, now) => deleted(db.prepare('DELETE FROM api_keys WHERE revoked_at < ?').bind(now - REVOKED_KEY_RETENTION_MS)),
 };
 
+export const purgeEndedDeviceLogins: Purge = {
+  name: 'device_logins',
+  run: (db, now) => deleted(db.prepare('DELETE FROM device_logins WHERE expires_at < ?').bind(now - SPENT_ROW_RETENTION_MS)),
+};
+
+export const purgeExpiredKeyFlashes: Purge = {
+  name: 'key_flashes',
+  run: (db, now) => deleted(db.prepare('DELETE FROM key_flashes WHERE expires_at <= ?').bind(now)),
+};
+
 export const PURGES: readonly Purge[] = [
   purgeExpiredSessions,
   purgeSpentMagicLinks,
   purgeSpentOAuthStates,
   purgeEndedRateLimits,
   purgeRevokedApiKeys,
+  purgeEndedDeviceLogins,
+  purgeExpiredKeyFlashes,
 ];
 
 /**

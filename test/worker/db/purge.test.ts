@@ -40,6 +40,18 @@ async function seed(now: number) {
   };
   await stmt('UPDATE api_keys SET revoked_at = ? WHERE id = ?', now - 31 * DAY, keys.revokedLongAgo).run();
   await stmt('UPDATE api_keys SET revoked_at = ? WHERE id = ?', now - DAY, keys.revokedRecently).run();
+  const device = (hash: string, createdAt: number) =>
+    stmt('INSERT INTO device_logins (login_hash, user_id, secret_ciphertext, interval_ms, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
+      hash, user.id, 'v1.z', 5_000, createdAt, createdAt + 15 * 60_000);
+  const flash = (session: string, expiresAt: number) =>
+    stmt('INSERT INTO key_flashes (session_hash, key_id, key_ciphertext, expires_at) VALUES (?, ?, ?, ?)', session, keys.active, 'v1.k', expiresAt);
+  await stmt('INSERT INTO sessions (id_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)', 'session-other', user.id, now - DAY, now + DAY).run();
+  await env.DB.batch([
+    device('device-old', now - 2 * DAY),
+    device('device-open', now - 60_000),
+    flash('session-live', now - 60_000),
+    flash('session-other', now + 4 * 60_000),
+  ]);
   return { user, keys };
 }
 
@@ -55,7 +67,7 @@ describe('the hourly purge', () => {
     expect(String(error.mock.calls[0]?.[0])).toContain('"purge":"broken"');
   });
 
-  it('deletes expired sessions, spent links and states, ended rate-limit windows and keys revoked over 30 days ago', async () => {
+  it('deletes expired sessions, spent links, states and device logins, ended rate-limit windows, expired key flashes and keys revoked over 30 days ago', async () => {
     const now = Date.now();
     const { user, keys } = await seed(now);
     const log = vi.spyOn(console, 'log').mockImplementation(() => {});
@@ -64,16 +76,18 @@ describe('the hourly purge', () => {
     await worker.scheduled(createScheduledController({ scheduledTime: now, cron: '17 * * * *' }), env, ctx);
     await waitOnExecutionContext(ctx);
 
-    expect(await ids('SELECT id_hash AS id FROM sessions WHERE user_id = ?', user.id)).toEqual(['session-live']);
+    expect(await ids('SELECT id_hash AS id FROM sessions WHERE user_id = ?', user.id)).toEqual(['session-live', 'session-other']);
     expect(await ids('SELECT token_hash AS id FROM magic_links WHERE email = ?', user.email)).toEqual(['link-used-recently']);
     expect(await ids('SELECT state_hash AS id FROM oauth_states WHERE user_id = ?', user.id)).toEqual(['state-open']);
     expect(await ids("SELECT bucket AS id FROM rate_limits WHERE bucket LIKE 'purge-test:%'")).toEqual(['purge-test:running']);
     expect(await ids('SELECT id FROM api_keys WHERE user_id = ?', user.id)).toEqual([keys.active, keys.revokedRecently].sort());
+    expect(await ids('SELECT login_hash AS id FROM device_logins WHERE user_id = ?', user.id)).toEqual(['device-open']);
+    expect(await ids('SELECT session_hash AS id FROM key_flashes WHERE key_id = ?', keys.active)).toEqual(['session-other']);
 
     const line = log.mock.calls.map((call) => String(call[0])).find((text) => text.includes('"event":"purge"'));
     expect(JSON.parse(line ?? '{}')).toMatchObject({
       event: 'purge',
-      deleted: { sessions: 1, magic_links: 1, oauth_states: 1, rate_limits: 1, revoked_api_keys: 1 },
+      deleted: { sessions: 1, magic_links: 1, oauth_states: 1, rate_limits: 1, revoked_api_keys: 1, device_logins: 1, key_flashes: 1 },
     });
   });
 });
