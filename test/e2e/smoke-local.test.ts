@@ -55,6 +55,17 @@ afterEach(() => {
   expect(stack.fake.state.nextResponseStep(family.accountId)).toBeUndefined();
 });
 
+describe('what reached the backend', () => {
+  it('had the AI SDK loop\'s item_reference expanded into the stored reasoning', () => {
+    type Item = { type?: string; encrypted_content?: unknown };
+    const inputs = stack.fake.state.requests(family.accountId).map((r) => ((r.body as { input?: Item[] }).input ?? []));
+    expect(inputs.flat().filter((i) => i.type === 'item_reference')).toEqual([]);
+    const resent = inputs.filter((input) => input.some((i) => i.type === 'reasoning') && input.some((i) => i.type === 'function_call_output'));
+    expect(resent.length).toBeGreaterThan(0);
+    expect(resent.flat().filter((i) => i.type === 'reasoning').every((i) => typeof i.encrypted_content === 'string')).toBe(true);
+  });
+});
+
 describe('the smoke suite spends little quota', () => {
   it('used one small model, at low effort wherever it set the effort', () => {
     const bodies = stack.fake.state.requests(family.accountId).map((r) => r.body as { model: string; reasoning?: { effort?: string } });

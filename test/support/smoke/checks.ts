@@ -140,7 +140,7 @@ export function defineSmokeSuite(target: () => SmokeTarget): void {
       messages.push(first.choices[0]!.message, { role: 'tool', tool_call_id: call.id, content: '{"temperature_c":3,"sky":"clear"}' });
       const second = await client.chat.completions.create({ model, messages, tools: [weatherTool], ...(low && { reasoning_effort: 'low' }) });
       expect(second.choices[0]?.finish_reason).toBe('stop');
-      expect(second.choices[0]?.message.content).toMatch(/3/);
+      expect(second.choices[0]?.message.content).toMatch(/3|three/i);
     });
 
     it('sees an inline image', async () => {
@@ -228,7 +228,17 @@ export function defineSmokeSuite(target: () => SmokeTarget): void {
 
     it('runs an AI SDK .responses() multi-step tool loop with default settings', async () => {
       await before('ai-sdk-tool-loop');
-      const provider = createOpenAI({ apiKey: t.apiKey, baseURL: `${t.baseUrl.replace(/\/+$/, '')}/v1` });
+      // Record what the SDK sends: the check is only worth its quota while the SDK still refers to
+      // the model's reasoning by id (`item_reference`), which the backend itself cannot resolve.
+      const sent: { input?: { type?: string }[] }[] = [];
+      const provider = createOpenAI({
+        apiKey: t.apiKey,
+        baseURL: `${t.baseUrl.replace(/\/+$/, '')}/v1`,
+        fetch: async (input, init) => {
+          if (typeof init?.body === 'string') sent.push(JSON.parse(init.body) as (typeof sent)[number]);
+          return fetch(input, init);
+        },
+      });
       let calls = 0;
       const result = await generateText({
         model: provider.responses(model),
@@ -249,7 +259,9 @@ export function defineSmokeSuite(target: () => SmokeTarget): void {
       expect(calls).toBeGreaterThan(0);
       expect(result.steps.length).toBeGreaterThanOrEqual(2);
       expect(result.finishReason).toBe('stop');
-      expect(result.text).toMatch(/3/);
+      expect(result.text).toMatch(/3|three/i);
+      const referenced = sent.slice(1).flatMap((body) => body.input ?? []).filter((item) => item.type === 'item_reference');
+      expect(referenced.length, 'the AI SDK sent no item_reference, so this check no longer covers them').toBeGreaterThan(0);
     });
   });
 
