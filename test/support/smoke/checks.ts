@@ -72,7 +72,9 @@ export function defineSmokeSuite(target: () => SmokeTarget): void {
     for await (const entry of client.models.list()) listed.push(entry.id);
     model = t.model ?? pickSmokeModel(listed) ?? '';
     low = listed.includes(`${model}-low`) ? { effort: 'low' } : undefined;
-  });
+    // The first call of a deployment may wait for a token refresh, the account's model catalog
+    // and a relay container that is starting, well past vitest's 10 s default for hooks.
+  }, 90_000);
 
   describe('models', () => {
     it('lists OpenAI-shaped models, the smoke model among them, and serves it by id', async () => {
