@@ -12,6 +12,12 @@ export interface ApiKeyRow {
   created_at: number;
   last_used_at: number | null;
   revoked_at: number | null;
+  /** Limits set on the dashboard (migration 0008); null: no limit. */
+  max_requests_per_day: number | null;
+  max_tokens_per_day: number | null;
+  /** JSON array of model ids; null: every model of the account. */
+  allowed_models: string | null;
+  expires_at: number | null;
 }
 
 export async function insertApiKey(db: D1Database, key: NewApiKey): Promise<void> {
