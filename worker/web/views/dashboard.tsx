@@ -228,7 +228,7 @@ export const DeleteAccountPage: FC<{ session: WebSession; csrfToken: string; key
       <ul>
         <li>your account {props.session.email} and its sign-in sessions,</li>
         <li>{props.connected ? 'your ChatGPT connection (the stored tokens),' : 'any ChatGPT connection,'}</li>
-        <li>{props.keyCount === 1 ? 'your 1 API key' : `your ${props.keyCount} API keys`} (apps using them stop working).</li>
+        <li>{props.keyCount === 1 ? 'your 1 API key' : `your ${props.keyCount} API keys`} (apps using them stop working) and their usage history.</li>
       </ul>
       <form method="post" action="/account/delete" class="stack">
         <Csrf token={props.csrfToken} />
