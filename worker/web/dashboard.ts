@@ -1,5 +1,6 @@
 /** What the dashboard shows: the ChatGPT link, usage windows, and the user's proxy keys. */
 import { createApiKey, type CreatedApiKey } from '../accounts/api-keys.ts';
+import { loadUsageReport, type UsageReport } from '../accounts/usage-report.ts';
 import { DecryptError, tokenKeyring } from '../accounts/crypto.ts';
 import { listApiKeys, type ApiKeyRow } from '../db/api-keys.ts';
 import { readCodexTokens, type CodexTokenRow } from '../db/codex-tokens.ts';
@@ -12,12 +13,13 @@ export interface DashboardData {
   link: CodexTokenRow | null;
   usage: RateLimitSnapshot | null;
   keys: ApiKeyRow[];
+  report: UsageReport;
 }
 
 export async function loadDashboard(env: Env, userId: string, now: number, waitUntil: (p: Promise<unknown>) => void): Promise<DashboardData> {
-  const [link, keys] = await Promise.all([readCodexTokens(env.DB, userId), listApiKeys(env.DB, userId)]);
+  const [link, keys, report] = await Promise.all([readCodexTokens(env.DB, userId), listApiKeys(env.DB, userId), loadUsageReport(env.DB, userId, now)]);
   const usage = link?.status === 'active' ? await currentUsage(env, userId, now, waitUntil) : null;
-  return { link, usage, keys };
+  return { link, usage, keys, report };
 }
 
 export type KeyNameCheck = { ok: true; name: string } | { ok: false; error: string };

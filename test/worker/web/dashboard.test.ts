@@ -70,7 +70,7 @@ describe('the ChatGPT connection', () => {
     expect(page.status).toBe(200);
     expect(page.html).toContain('Not connected');
     expect(page.html).toContain('<a class="button button-primary" href="/onboarding">Connect ChatGPT</a>');
-    expect(page.html).toContain('Usage appears once a ChatGPT account is connected.');
+    expect(page.html).toContain('The limits of your plan appear once a ChatGPT account is connected.');
   });
 
   it('shows "Connected" with the plan and the ChatGPT account email', async () => {
