@@ -49,7 +49,7 @@ function limitsJson(key: ApiKeyRow) {
 }
 
 /** The body of `GET /v1/usage` (documented in README "Usage over the API"). */
-export function usageJson(snapshot: RateLimitSnapshot | null, planType: string | null, key: ApiKeyRow, report: UsageReport) {
+function usageJson(snapshot: RateLimitSnapshot | null, planType: string | null, key: ApiKeyRow, report: UsageReport) {
   return {
     object: 'usage',
     plan: snapshot?.planType ?? planType,
