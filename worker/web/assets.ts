@@ -60,7 +60,6 @@ code, pre { font-family: var(--mono); font-size: .9em; }
 .card { background: var(--surface); border: 1px solid var(--border); border-radius: var(--radius); box-shadow: var(--shadow); padding: 1.5rem; margin-bottom: 1.25rem; }
 .card > :last-child { margin-bottom: 0; }
 .card-hero { padding: 2rem; }
-.grid { display: grid; gap: 0 1.25rem; grid-template-columns: repeat(auto-fit, minmax(280px, 1fr)); }
 .stack > * + * { margin-top: 1rem; }
 .button-row { display: flex; gap: .75rem; flex-wrap: wrap; align-items: center; }
 .button { display: inline-flex; align-items: center; justify-content: center; gap: .4rem; min-height: 2.5rem; padding: .5rem 1rem; border-radius: 8px; border: 1px solid var(--border); background: var(--surface); color: var(--text); font: inherit; font-weight: 600; text-decoration: none; cursor: pointer; }
@@ -146,7 +145,7 @@ details .copy { margin-top: .75rem; }
 .snippet > summary { font-weight: 600; }
 .snippet[open] > summary { margin-bottom: .5rem; }
 .snippet .hint { margin-bottom: .5rem; }
-.grid > *, .snippets > *, .copy, .copy pre { min-width: 0; max-width: 100%; }
+.snippets > *, .copy, .copy pre { min-width: 0; max-width: 100%; }
 .usage-layout { display: grid; gap: 1rem 2rem; grid-template-columns: minmax(0, 1fr) minmax(220px, 280px); align-items: start; }
 .usage-layout > * { min-width: 0; }
 .usage-layout > .usage-history { grid-column: 1; grid-row: 1; }
