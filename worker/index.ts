@@ -4,6 +4,8 @@ import { toApiError, ApiError } from './shared/errors.ts';
 import { loggableUrl } from './shared/log-url.ts';
 import { openAiCompatibleApp, openAiCors } from './api/openai-compatible.ts';
 import { azureOpenAiApp } from './api/azure-openai.ts';
+import { usageApp } from './api/usage.ts';
+import { CODEX_USAGE_PATHS } from './upstream/usage-endpoint.ts';
 import { notFoundPage, webApp } from './web/app.tsx';
 import { runPurges } from './db/purge.ts';
 export { AuthBroker } from './accounts/auth-broker.ts';
@@ -14,8 +16,11 @@ const app = new Hono<{ Bindings: Env; Variables: AuthVariables }>();
 // Every OpenAI-surface route, and the unprefixed aliases some clients (Cursor) call, needs a proxy key.
 // CORS runs first so preflights need no key and even a 401 is readable by a browser client.
 for (const path of ['/v1/*', '/chat/completions', '/responses', '/models', '/models/*', '/openai/*']) app.use(path, openAiCors, requireProxyKey);
+// The Codex-style usage endpoints, outside /v1 where Codex CLI looks for them.
+for (const path of CODEX_USAGE_PATHS) app.use(path, openAiCors, requireProxyKey);
 app.get('/healthz', (c) => c.json({ ok: true }));
 app.route('/v1', openAiCompatibleApp);
+app.route('/', usageApp);
 app.route('/', openAiCompatibleApp);
 // Azure OpenAI's path shape, for clients that only offer an Azure setting (Cursor on some plans).
 app.route('/openai', azureOpenAiApp);

@@ -156,7 +156,7 @@ describe('a new user in a real browser', () => {
 
     await page.goto(`${stack.workerUrl}/dashboard`);
     expect(await page.content()).not.toContain(apiKey);
-    await expect(page.locator('#usage-heading + .meter').textContent()).resolves.toContain('12% used');
+    await expect(page.locator('.usage-limits .meter').first().textContent()).resolves.toContain('12% used');
     await expect(page.locator('table.keys tbody tr').count()).resolves.toBe(1);
     await shot('06-dashboard', 'dashboard');
   });

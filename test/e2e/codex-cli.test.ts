@@ -3,11 +3,14 @@
  * custom `model_providers` entry (`wire_api = "responses"`, our proxy key from `env_key`, base URL
  * the Worker's /v1) in an isolated CODEX_HOME. A plain turn, and a turn at the usage limit, where
  * Codex must stop at once and name the limit and its reset time instead of retrying for hours.
+ * And Codex's own reader of the account's limits (`codex app-server`, `account/rateLimits/read`)
+ * against our Codex-style usage endpoints.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CreatedFamily } from '../support/fake-codex/index.ts';
 import { PROJECT_ROOT, stopGroup } from '../../scripts/lib/processes.ts';
@@ -152,4 +155,76 @@ describe('Codex CLI with UseMySub as a custom model provider', () => {
     expect(run.stderr).toContain('The Codex backend failed: Something broke upstream.');
     expect(run.stderr).not.toContain('stream closed before response.completed');
   }, 150_000);
+});
+
+/**
+ * Asks `codex app-server` for the account's limits (what its status line and `/usage` show) in a
+ * CODEX_HOME of its own; resolves with the JSON-RPC result.
+ */
+function readRateLimits(home: string): Promise<Record<string, unknown>> {
+  const child = spawn(process.execPath, [CODEX_BIN, 'app-server'], {
+    detached: true,
+    stdio: ['pipe', 'pipe', 'ignore'],
+    env: { PATH: process.env.PATH ?? '', HOME: home, CODEX_HOME: home, TZ: 'UTC' },
+  });
+  const send = (message: unknown) => child.stdin.write(`${JSON.stringify(message)}\n`);
+  return new Promise<Record<string, unknown>>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('codex app-server gave no rate limits')), GIVE_UP_AFTER_MS);
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      const message = JSON.parse(line) as { id?: number; result?: Record<string, unknown>; error?: unknown };
+      if (message.id === 0) {
+        send({ method: 'initialized' });
+        send({ method: 'account/rateLimits/read', id: 1 });
+      } else if (message.id === 1) {
+        clearTimeout(timer);
+        if (message.result) resolve(message.result);
+        else reject(new Error(JSON.stringify(message.error)));
+      }
+    });
+    child.once('error', reject);
+    send({ method: 'initialize', id: 0, params: { clientInfo: { name: 'usemysub_test', title: 'UseMySub test', version: '0.0.1' } } });
+  }).finally(() => stopGroup(child));
+}
+
+describe('Codex CLI reading the account limits from our usage endpoints', () => {
+  // Codex reads limits only when signed in with ChatGPT, from `chatgpt_base_url`; here that is the
+  // Worker, and the "ChatGPT" access token it sends is the proxy key.
+  for (const [style, base, path] of [['/backend-api', '/backend-api/', '/backend-api/wham/usage'], ['other', '', '/api/codex/usage']] as const) {
+    it(`shows the windows and plan from ${path} (chatgpt_base_url: ${style})`, async () => {
+      const other = stack.fake.state.createFamily({ planType: 'pro' });
+      const now = Math.floor(Date.now() / 1000);
+      stack.fake.state.setUsage(other.accountId, {
+        plan_type: 'pro',
+        rate_limit: {
+          allowed: true, limit_reached: false,
+          primary_window: { used_percent: 57, limit_window_seconds: 18_000, reset_after_seconds: 1_800, reset_at: now + 1_800 },
+          secondary_window: { used_percent: 81, limit_window_seconds: 604_800, reset_after_seconds: 200_000, reset_at: now + 200_000 },
+        },
+        credits: { has_credits: false, unlimited: false, balance: '0' },
+      });
+      const authFile = join(stack.persistTo, '..', `auth-${other.accountId}.json`);
+      writeFileSync(authFile, JSON.stringify(other.authJson));
+      const output = await stack.provision(['--email', `limits.${other.accountId}@example.com`, '--auth-file', authFile]);
+      const key = /cpk_[A-Za-z0-9]+/.exec(output)?.[0] ?? '';
+      const home = mkdtempSync(join(tmpdir(), 'usemysub-codex-limits-'));
+      try {
+        writeFileSync(join(home, 'config.toml'), `chatgpt_base_url = "${stack.workerUrl}${base}"\n`);
+        const auth = structuredClone(other.authJson) as { tokens: Record<string, string>; last_refresh?: string };
+        writeFileSync(join(home, 'auth.json'), JSON.stringify({ ...auth, tokens: { ...auth.tokens, access_token: key }, last_refresh: new Date().toISOString() }));
+        const before = stack.fake.state.usageRequests(other.accountId).length;
+        const result = await readRateLimits(home);
+        expect(result.rateLimits).toMatchObject({
+          planType: 'pro',
+          primary: { usedPercent: 57, windowDurationMins: 300, resetsAt: now + 1_800 },
+          secondary: { usedPercent: 81, windowDurationMins: 10_080, resetsAt: now + 200_000 },
+          credits: { hasCredits: false, unlimited: false },
+        });
+        // The Worker answered on the path Codex chose, reading the backend once through the relay.
+        expect(stack.logs()).toContain(`GET ${path} 200`);
+        expect(stack.fake.state.usageRequests(other.accountId).length - before).toBe(1);
+      } finally {
+        rmSync(home, { recursive: true, force: true });
+      }
+    }, 120_000);
+  }
 });

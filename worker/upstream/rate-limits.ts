@@ -147,3 +147,49 @@ export function mergeRateLimits(previous: RateLimitSnapshot | null, next: RateLi
   if (!previous) return next;
   return { ...next, planType: next.planType ?? previous.planType, credits: next.credits ?? previous.credits };
 }
+
+/** A usage window as the usage endpoint spells it: whole percent and whole seconds. */
+export interface CodexUsageWindow {
+  used_percent: number;
+  limit_window_seconds: number;
+  reset_after_seconds: number;
+  /** Epoch seconds. */
+  reset_at: number;
+}
+
+/** The usage endpoint's body (`/backend-api/wham/usage`, `/api/codex/usage`), as Codex CLI reads it. */
+export interface CodexUsageBody {
+  plan_type: string;
+  rate_limit: { allowed: boolean; limit_reached: boolean; primary_window: CodexUsageWindow | null; secondary_window: CodexUsageWindow | null };
+  credits: { has_credits: boolean; unlimited: boolean; balance: string | null } | null;
+}
+
+function usageWindowOf(window: RateLimitWindow | null, now: number): CodexUsageWindow | null {
+  if (!window) return null;
+  const resetAt = window.resetsAt ?? now;
+  return {
+    used_percent: Math.round(window.usedPercent),
+    limit_window_seconds: Math.round((window.windowMinutes ?? 0) * 60),
+    reset_after_seconds: Math.max(0, Math.round((resetAt - now) / 1000)),
+    reset_at: Math.round(resetAt / 1000),
+  };
+}
+
+/**
+ * A snapshot written back in the usage endpoint's shape (the inverse of parseUsageBody), for
+ * clients that read the account's limits from us. A window at 100 % means the limit is reached.
+ */
+export function codexUsageBody(snapshot: RateLimitSnapshot, planType: string | null, now: number): CodexUsageBody {
+  const limitReached = [snapshot.primary, snapshot.secondary].some((w) => w !== null && w.usedPercent >= 100);
+  const credits = snapshot.credits;
+  return {
+    plan_type: snapshot.planType ?? planType ?? 'unknown',
+    rate_limit: {
+      allowed: !limitReached,
+      limit_reached: limitReached,
+      primary_window: usageWindowOf(snapshot.primary, now),
+      secondary_window: usageWindowOf(snapshot.secondary, now),
+    },
+    credits: credits && { has_credits: credits.hasCredits ?? false, unlimited: credits.unlimited ?? false, balance: credits.balance },
+  };
+}

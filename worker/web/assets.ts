@@ -60,7 +60,6 @@ code, pre { font-family: var(--mono); font-size: .9em; }
 .card { background: var(--surface); border: 1px solid var(--border); border-radius: var(--radius); box-shadow: var(--shadow); padding: 1.5rem; margin-bottom: 1.25rem; }
 .card > :last-child { margin-bottom: 0; }
 .card-hero { padding: 2rem; }
-.grid { display: grid; gap: 0 1.25rem; grid-template-columns: repeat(auto-fit, minmax(280px, 1fr)); }
 .stack > * + * { margin-top: 1rem; }
 .button-row { display: flex; gap: .75rem; flex-wrap: wrap; align-items: center; }
 .button { display: inline-flex; align-items: center; justify-content: center; gap: .4rem; min-height: 2.5rem; padding: .5rem 1rem; border-radius: 8px; border: 1px solid var(--border); background: var(--surface); color: var(--text); font: inherit; font-weight: 600; text-decoration: none; cursor: pointer; }
@@ -146,7 +145,31 @@ details .copy { margin-top: .75rem; }
 .snippet > summary { font-weight: 600; }
 .snippet[open] > summary { margin-bottom: .5rem; }
 .snippet .hint { margin-bottom: .5rem; }
-.grid > *, .snippets > *, .copy, .copy pre { min-width: 0; max-width: 100%; }
+.snippets > *, .copy, .copy pre { min-width: 0; max-width: 100%; }
+.usage-layout { display: grid; gap: 1rem 2rem; grid-template-columns: minmax(0, 1fr) minmax(220px, 280px); align-items: start; }
+.usage-layout > * { min-width: 0; }
+.usage-layout > .usage-history { grid-column: 1; grid-row: 1; }
+.usage-layout > .usage-limits { grid-column: 2; grid-row: 1; }
+.usage-limits h3 { font-size: 1rem; }
+.chart-filter { display: flex; flex-wrap: wrap; gap: .5rem .75rem; align-items: center; margin-bottom: 1rem; }
+.chart-filter-field { display: inline-flex; align-items: center; gap: .5rem; max-width: 100%; }
+.chart-filter label { font-size: .9rem; }
+select { font: inherit; font-size: .95rem; color: var(--text); background: var(--surface); border: 1px solid var(--border); border-radius: 8px; padding: .3rem .5rem; max-width: 100%; min-height: 2rem; }
+.chart { margin: 0 0 1.25rem; }
+.chart figcaption { display: flex; flex-wrap: wrap; justify-content: space-between; gap: .1rem 1rem; font-weight: 600; margin-bottom: .25rem; }
+.chart-total { font-weight: 400; color: var(--muted); font-variant-numeric: tabular-nums; }
+.chart-scale, .chart-empty { margin: 0; }
+.chart-bars { display: block; overflow: visible; }
+.chart-bar { fill: var(--accent); }
+.chart-axis { stroke: var(--border); stroke-width: 1; }
+.chart-label { fill: var(--muted); font-size: 12px; font-family: var(--font); }
+.chart-table { margin-top: .5rem; font-size: .9rem; }
+th.num, td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.key-requests { display: block; }
+@media (max-width: 760px) {
+  .usage-layout { grid-template-columns: minmax(0, 1fr); }
+  .usage-layout > .usage-history, .usage-layout > .usage-limits { grid-column: 1; grid-row: auto; }
+}
 @media (max-width: 600px) {
   h1 { font-size: 1.45rem; }
   .card, .card-hero { padding: 1.1rem; }
@@ -160,7 +183,12 @@ details .copy { margin-top: .75rem; }
   table.keys td.key-created { display: none; }
   table.keys td.key-used { color: var(--muted); font-size: .875rem; }
   table.keys td.key-used::before { content: "Last used: "; }
-  table.keys td.actions { grid-column: 2; grid-row: 1 / span 3; }
+  table.keys td.key-day, table.keys td.key-month { font-size: .875rem; }
+  table.keys td.key-day::before { content: "24 h: "; }
+  table.keys td.key-month::before { content: "30 days: "; }
+  table.keys .key-requests { display: inline; }
+  table.keys .key-requests::before { content: "· "; }
+  table.keys td.actions { grid-column: 2; grid-row: 1 / span 5; }
 }
 @media (prefers-reduced-motion: no-preference) { .button { transition: filter .15s, border-color .15s; } }
 .section-heading { margin-top: 2rem; }

@@ -37,8 +37,11 @@ async function showDashboard(
   const data = await loadDashboard(c.env, session.userId, now, waitUntil(c));
   // Only a page that is not an error page spends the flash, so a failed post never swallows it.
   const newKey = status === 200 ? await takeNewKey(c.env, session.idHash, data.keys, now) : null;
+  // The charts' filter: one of the user's own keys (anything else shows all of them) and a measure.
+  const keyId = data.keys.find((key) => key.id === c.req.query('usage_key'))?.id ?? null;
+  const metric = c.req.query('usage_metric') === 'requests' ? 'requests' : 'tokens';
   return render(c, <DashboardPage session={session} csrfToken={c.get('csrfToken')} origin={appOrigin(c.env)} {...data} {...extra}
-    newKey={newKey ?? undefined} />, status);
+    usageView={{ report: data.report, keyId, metric }} newKey={newKey ?? undefined} />, status);
 }
 
 dashboardRoutes.get('/dashboard', member, (c) => {

@@ -1,40 +1,25 @@
 /** What the dashboard shows: the ChatGPT link, usage windows, and the user's proxy keys. */
 import { createApiKey, type CreatedApiKey } from '../accounts/api-keys.ts';
+import { loadUsageReport, type UsageReport } from '../accounts/usage-report.ts';
 import { DecryptError, tokenKeyring } from '../accounts/crypto.ts';
 import { listApiKeys, type ApiKeyRow } from '../db/api-keys.ts';
 import { readCodexTokens, type CodexTokenRow } from '../db/codex-tokens.ts';
 import { putKeyFlash, takeKeyFlash } from '../db/key-flashes.ts';
 import type { RateLimitSnapshot } from '../upstream/rate-limits.ts';
-import { fetchUsage } from '../upstream/usage-endpoint.ts';
+import { currentUsage } from '../upstream/usage-endpoint.ts';
 import { KEY_FLASH_TTL_MS, KEY_NAME_MAX_LENGTH, MAX_ACTIVE_KEYS } from './settings.ts';
-
-/** Figures younger than this are shown as they are; older ones are refreshed from the usage endpoint. */
-const USAGE_FRESH_MS = 5 * 60_000;
 
 export interface DashboardData {
   link: CodexTokenRow | null;
   usage: RateLimitSnapshot | null;
   keys: ApiKeyRow[];
+  report: UsageReport;
 }
 
 export async function loadDashboard(env: Env, userId: string, now: number, waitUntil: (p: Promise<unknown>) => void): Promise<DashboardData> {
-  const [link, keys] = await Promise.all([readCodexTokens(env.DB, userId), listApiKeys(env.DB, userId)]);
+  const [link, keys, report] = await Promise.all([readCodexTokens(env.DB, userId), listApiKeys(env.DB, userId), loadUsageReport(env.DB, userId, now)]);
   const usage = link?.status === 'active' ? await currentUsage(env, userId, now, waitUntil) : null;
-  return { link, usage, keys };
-}
-
-/**
- * The latest usage: what the last model response reported, when recent; else a fresh read of
- * the usage endpoint (remembered by the broker for next time); else whatever older figures exist.
- */
-async function currentUsage(env: Env, userId: string, now: number, waitUntil: (p: Promise<unknown>) => void): Promise<RateLimitSnapshot | null> {
-  const broker = env.AUTH_BROKER.getByName(userId);
-  const recorded = await broker.getRateLimits(userId).catch(() => null);
-  if (recorded && now - recorded.capturedAt < USAGE_FRESH_MS) return recorded;
-  const fetched = await fetchUsage(env, userId, now);
-  if (!fetched) return recorded;
-  waitUntil(broker.recordRateLimits(userId, fetched).catch(() => undefined));
-  return fetched;
+  return { link, usage, keys, report };
 }
 
 export type KeyNameCheck = { ok: true; name: string } | { ok: false; error: string };

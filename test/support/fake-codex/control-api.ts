@@ -28,6 +28,7 @@ const ROUTES: [string, string, Handler][] = [
   ['PUT', '/__fake/accounts/:account/usage', (s, [a], b) => (s.setUsage(a!, b?.usage ?? null), { ok: true })],
   ['PUT', '/__fake/accounts/:account/models', (s, [a], b) => (s.setModels(a!, b ?? {}), { ok: true })],
   ['GET', '/__fake/accounts/:account/models-requests', (s, [a]) => s.modelsRequests(a!)],
+  ['GET', '/__fake/accounts/:account/usage-requests', (s, [a]) => s.usageRequests(a!)],
 ];
 
 function match(pattern: string, path: string): string[] | undefined {

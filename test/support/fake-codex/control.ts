@@ -105,6 +105,11 @@ export class FakeCodexControl {
     return this.#call('GET', `/__fake/accounts/${enc(accountId)}/models-requests`);
   }
 
+  /** Every usage request the account made (headers, status). */
+  usageRequests(accountId: string): Promise<RecordedRequest[]> {
+    return this.#call('GET', `/__fake/accounts/${enc(accountId)}/usage-requests`);
+  }
+
   async #call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const response = await fetch(this.baseUrl + path, {
       method,

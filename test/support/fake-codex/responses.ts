@@ -415,5 +415,8 @@ export function handleModels(state: FakeCodexState, req: IncomingMessage, res: S
 export function handleUsage(state: FakeCodexState, req: IncomingMessage, res: ServerResponse): void {
   const accountId = authenticated(state, req, res);
   if (accountId === undefined) return;
+  state.recordUsageRequest(accountId, {
+    method: 'GET', url: req.url ?? '', headers: lowerCaseHeaders(req), body: null, status: 200, step: 'none', receivedAt: new Date().toISOString(),
+  });
   send(res, { status: 200, body: state.usageBody(accountId) });
 }

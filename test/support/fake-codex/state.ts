@@ -55,6 +55,7 @@ type Account = {
   models: FakeModel[] | null;
   modelsFailWith: number | null;
   modelsRequests: RecordedRequest[];
+  usageRequests: RecordedRequest[];
 };
 
 type AuthorizationCode = { family: string; codeChallenge?: string; redirectUri?: string; used: boolean };
@@ -190,6 +191,11 @@ export class FakeCodexState {
     return structuredClone(this.#accounts.get(accountId)?.modelsRequests ?? []);
   }
 
+  /** Every `GET /wham/usage` this account made, oldest first. */
+  usageRequests(accountId: string): RecordedRequest[] {
+    return structuredClone(this.#accounts.get(accountId)?.usageRequests ?? []);
+  }
+
   // ---- used by the HTTP handlers ----
 
   /** The account's whole catalog, before the client-version filter. */
@@ -203,6 +209,10 @@ export class FakeCodexState {
 
   recordModelsRequest(accountId: string, request: RecordedRequest): void {
     this.#account(accountId).modelsRequests.push(request);
+  }
+
+  recordUsageRequest(accountId: string, request: RecordedRequest): void {
+    this.#account(accountId).usageRequests.push(request);
   }
 
   /** Rotates the family: a new refresh token (the old one becomes "used") and a fresh access token. */
@@ -303,6 +313,7 @@ export class FakeCodexState {
         models: null,
         modelsFailWith: null,
         modelsRequests: [],
+        usageRequests: [],
       };
       this.#accounts.set(id, account);
     }

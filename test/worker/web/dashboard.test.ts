@@ -16,6 +16,7 @@ import { parseUsageBody } from '../../../worker/upstream/rate-limits.ts';
 import { checkKeyName } from '../../../worker/web/dashboard.ts';
 import { FakeCodexControl } from '../../support/fake-codex/control.ts';
 import type { FamilyOptions } from '../../support/fake-codex/types.ts';
+import { insertKeyUsage } from '../helpers/key-usage.ts';
 import { callApi, csrfTokenIn, devEnv, signIn, type Browser } from '../helpers/browser.ts';
 
 const fake = new FakeCodexControl(env.FAKE_CODEX_URL);
@@ -69,7 +70,7 @@ describe('the ChatGPT connection', () => {
     expect(page.status).toBe(200);
     expect(page.html).toContain('Not connected');
     expect(page.html).toContain('<a class="button button-primary" href="/onboarding">Connect ChatGPT</a>');
-    expect(page.html).toContain('Usage appears once a ChatGPT account is connected.');
+    expect(page.html).toContain('The limits of your plan appear once a ChatGPT account is connected.');
   });
 
   it('shows "Connected" with the plan and the ChatGPT account email', async () => {
@@ -348,8 +349,10 @@ describe('deleting the account', () => {
     await store.saveToolReasoning(userId, ['call_doomed'], [{ type: 'reasoning', summary: [], encrypted_content: 'gAAAA' }]);
     const storedCall = { previousResponseId: null, itemIds: [], callIds: ['call_doomed'] };
     expect(Object.keys((await lookupStored(env, userId, storedCall)).toolReasoning)).toEqual(['call_doomed']);
+    await insertKeyUsage([{ userId, keyId: 'key_doomed', at: Date.now(), requests: 3, input: 30 }]);
     const confirm = await browser.get('/account/delete');
     expect(confirm.html).toContain('your 2 API keys');
+    expect(confirm.html).toContain('their usage history');
     expect(confirm.html).toContain('your ChatGPT connection (the stored tokens)');
 
     const wrong = await browser.post('/account/delete', { confirm_email: 'someone@example.com' });
@@ -360,7 +363,7 @@ describe('deleting the account', () => {
     const done = await browser.post('/account/delete', { confirm_email: email.toUpperCase() }, { csrf: csrfTokenIn(confirm.html) });
     expect(done.status).toBe(303);
     expect(done.location).toBe('/login?notice=account_deleted');
-    for (const table of ['users WHERE id = ?', 'api_keys WHERE user_id = ?', 'codex_tokens WHERE user_id = ?', 'sessions WHERE user_id = ?', 'oauth_states WHERE user_id = ?',
+    for (const table of ['users WHERE id = ?', 'api_keys WHERE user_id = ?', 'key_usage WHERE user_id = ?', 'codex_tokens WHERE user_id = ?', 'sessions WHERE user_id = ?', 'oauth_states WHERE user_id = ?',
       'key_flashes WHERE key_id IN (SELECT id FROM api_keys WHERE user_id = ?) OR session_hash NOT IN (SELECT id_hash FROM sessions)']) {
       const row = await env.DB.prepare(`SELECT COUNT(*) AS n FROM ${table}`).bind(userId).first<{ n: number }>();
       expect(row?.n, table).toBe(0);

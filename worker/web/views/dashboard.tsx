@@ -10,6 +10,7 @@ import { KEY_NAME_MAX_LENGTH } from '../settings.ts';
 import { CopyBlock, Csrf, Field, Notice, Time, describedBy } from './components.tsx';
 import { Layout } from './layout.tsx';
 import { Snippets } from './snippets.tsx';
+import { KeyTotals, UsageHistory, type UsageView } from './usage.tsx';
 
 export type DashboardNotice = 'connected' | 'key_revoked' | 'welcome';
 
@@ -26,6 +27,7 @@ export interface DashboardProps {
   link: CodexTokenRow | null;
   usage: RateLimitSnapshot | null;
   keys: ApiKeyRow[];
+  usageView: UsageView;
   newKey?: CreatedApiKey | undefined;
   keyForm?: { name: string; error: string } | undefined;
   notice?: DashboardNotice | undefined;
@@ -39,11 +41,15 @@ export const DashboardPage: FC<DashboardProps> = (props) => (
     </div>
     {props.notice ? <Notice tone="success">{NOTICES[props.notice]}</Notice> : null}
     {props.newKey ? <NewKey created={props.newKey} /> : null}
-    <div class="grid">
-      <Connection link={props.link} />
-      <Usage link={props.link} usage={props.usage} />
-    </div>
-    <Keys keys={props.keys} csrfToken={props.csrfToken} form={props.keyForm} />
+    <Connection link={props.link} />
+    <section class="card" aria-labelledby="usage-heading">
+      <h2 id="usage-heading">Usage</h2>
+      <div class="usage-layout">
+        <Limits link={props.link} usage={props.usage} />
+        <UsageHistory view={props.usageView} keys={props.keys} />
+      </div>
+    </section>
+    <Keys keys={props.keys} csrfToken={props.csrfToken} form={props.keyForm} usageView={props.usageView} />
     <Snippets origin={props.origin} />
     <section class="card danger-zone" aria-labelledby="danger-heading">
       <h2 id="danger-heading">Delete your account</h2>
@@ -128,11 +134,11 @@ const UsageWindow: FC<{ id: string; window: RateLimitWindow; fallback: string }>
   );
 };
 
-const Usage: FC<{ link: CodexTokenRow | null; usage: RateLimitSnapshot | null }> = ({ link, usage }) => (
-  <section class="card" aria-labelledby="usage-heading">
-    <h2 id="usage-heading">Usage</h2>
+const Limits: FC<{ link: CodexTokenRow | null; usage: RateLimitSnapshot | null }> = ({ link, usage }) => (
+  <section class="usage-limits" aria-labelledby="limits-heading">
+    <h3 id="limits-heading">ChatGPT limits</h3>
     {!link || link.status !== 'active' ? (
-      <p class="muted">Usage appears once a ChatGPT account is connected.</p>
+      <p class="muted">The limits of your plan appear once a ChatGPT account is connected.</p>
     ) : !usage || (!usage.primary && !usage.secondary) ? (
       <p class="muted">No usage reported yet. ChatGPT reports it with your first request.</p>
     ) : (
@@ -145,7 +151,7 @@ const Usage: FC<{ link: CodexTokenRow | null; usage: RateLimitSnapshot | null }>
   </section>
 );
 
-const Keys: FC<{ keys: ApiKeyRow[]; csrfToken: string; form?: { name: string; error: string } | undefined }> = (props) => {
+const Keys: FC<{ keys: ApiKeyRow[]; csrfToken: string; usageView: UsageView; form?: { name: string; error: string } | undefined }> = (props) => {
   const active = props.keys.filter((key) => key.revoked_at === null);
   const revoked = props.keys.filter((key) => key.revoked_at !== null);
   return (
@@ -169,7 +175,7 @@ const Keys: FC<{ keys: ApiKeyRow[]; csrfToken: string; form?: { name: string; er
           <table class="keys">
             <caption class="visually-hidden">Active API keys</caption>
             <thead>
-              <tr><th scope="col">Name</th><th scope="col">Key</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr>
+              <tr><th scope="col">Name</th><th scope="col">Key</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col">Last 24 h</th><th scope="col">Last 30 days</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr>
             </thead>
             <tbody>
               {active.map((key) => (
@@ -178,6 +184,8 @@ const Keys: FC<{ keys: ApiKeyRow[]; csrfToken: string; form?: { name: string; er
                   <td><code>{key.key_hint}</code></td>
                   <td class="key-created"><Time ms={key.created_at} /></td>
                   <td class="key-used">{key.last_used_at ? <Time ms={key.last_used_at} relative /> : <span class="muted">Never</span>}</td>
+                  <td class="key-day"><KeyTotals report={props.usageView.report} keyId={key.id} range="hours" /></td>
+                  <td class="key-month"><KeyTotals report={props.usageView.report} keyId={key.id} range="days" /></td>
                   <td class="actions">
                     <a class="button button-small button-danger-quiet" href={`/dashboard/keys/${key.id}/revoke`}>
                       Revoke…<span class="visually-hidden"> {key.name}</span>
@@ -228,7 +236,7 @@ export const DeleteAccountPage: FC<{ session: WebSession; csrfToken: string; key
       <ul>
         <li>your account {props.session.email} and its sign-in sessions,</li>
         <li>{props.connected ? 'your ChatGPT connection (the stored tokens),' : 'any ChatGPT connection,'}</li>
-        <li>{props.keyCount === 1 ? 'your 1 API key' : `your ${props.keyCount} API keys`} (apps using them stop working).</li>
+        <li>{props.keyCount === 1 ? 'your 1 API key' : `your ${props.keyCount} API keys`} (apps using them stop working) and their usage history.</li>
       </ul>
       <form method="post" action="/account/delete" class="stack">
         <Csrf token={props.csrfToken} />
