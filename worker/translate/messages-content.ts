@@ -1,7 +1,8 @@
 /**
  * Anthropic Messages `system` + `messages` → Responses `instructions` + `input` items. Pure: no I/O.
  *
- * - `system` (a string or text blocks) becomes `instructions`.
+ * - `system` (a string or text blocks) becomes `instructions`; `system` messages in the
+ *   conversation become developer messages where they are.
  * - user `text`, `image` (base64 or URL) and `document` (PDF, plain text, content blocks, URL)
  *   blocks → `input_text` / `input_image` / `input_file`; `tool_result` blocks →
  *   `function_call_output` items placed before the rest of their message.
@@ -51,13 +52,13 @@ function blocksOf(content: unknown, param: string): Json[] {
   });
 }
 
-/** `system`: a string or text blocks, joined by blank lines. */
-export function systemText(system: unknown): string | null {
+/** `system` (or a system message's content): a string or text blocks, joined by blank lines. */
+export function systemText(system: unknown, param = 'system'): string | null {
   if (system === undefined || system === null) return null;
-  const text = blocksOf(system, 'system')
+  const text = blocksOf(system, param)
     .map((block, i) => {
-      if (block.type !== 'text') throw invalid(`system[${i}].type`, `Invalid value for 'system[${i}].type': only 'text' blocks are allowed in 'system'.`);
-      return requireString(block.text, `system[${i}].text`);
+      if (block.type !== 'text') throw invalid(`${param}[${i}].type`, `Invalid value for '${param}[${i}].type': only 'text' blocks are allowed here.`);
+      return requireString(block.text, `${param}[${i}].text`);
     })
     .filter((text) => text.trim() !== '')
     .join('\n\n');
@@ -208,9 +209,11 @@ export function translateConversation(system: unknown, messages: unknown): Trans
     if (!isObject(message)) throw invalid(at, `Invalid value for '${at}': expected an object.`);
     if (message.content === undefined || message.content === null) throw invalid(`${at}.content`, `Missing required parameter: '${at}.content'.`);
     if (message.role === 'user') input.push(...userItems(message.content, `${at}.content`));
+    // Claude Code sends system messages mid-conversation; the backend takes them as developer messages.
+    else if (message.role === 'system') input.push({ type: 'message', role: 'developer', content: [{ type: 'input_text', text: systemText(message.content, `${at}.content`) ?? '' }] });
     else if (message.role === 'assistant') input.push(...assistantItems(message.content, `${at}.content`));
     else if (message.role === undefined || message.role === null) throw invalid(`${at}.role`, `Missing required parameter: '${at}.role'.`);
-    else throw invalid(`${at}.role`, `Invalid value for '${at}.role': expected 'user' or 'assistant'.`);
+    else throw invalid(`${at}.role`, `Invalid value for '${at}.role': expected 'user', 'assistant' or 'system'.`);
   });
   return { instructions: systemText(system), input };
 }

@@ -84,18 +84,23 @@ export function mapClaudeModel(map: ClaudeModelMap, id: string, index: ModelInde
 }
 
 /** Efforts from least to most reasoning, to clamp a wanted effort to what a model offers. */
-const EFFORT_ORDER = ['minimal', 'low', 'medium', 'high', 'xhigh'];
+const EFFORT_ORDER = ['minimal', 'low', 'medium', 'high', 'xhigh', 'max'];
 
-/**
- * The effort a thinking budget asks for (below 4 000 tokens low, below 16 000 medium, below
- * 32 000 high, else xhigh), clamped to the nearest lower effort the model supports.
- */
-export function effortForBudget(budgetTokens: number, efforts: readonly string[]): string | null {
-  const wanted = budgetTokens < 4_000 ? 'low' : budgetTokens < 16_000 ? 'medium' : budgetTokens < 32_000 ? 'high' : 'xhigh';
+/** `wanted`, or the nearest lower effort the model supports (its lowest when none is lower). */
+export function clampEffort(wanted: string, efforts: readonly string[]): string | null {
   const ranked = EFFORT_ORDER.filter((effort) => efforts.includes(effort));
   if (ranked.length === 0) return null;
   const at = EFFORT_ORDER.indexOf(wanted);
+  if (at === -1) return null;
   return ranked.filter((effort) => EFFORT_ORDER.indexOf(effort) <= at).at(-1) ?? ranked[0]!;
+}
+
+/**
+ * The effort a thinking budget asks for (below 4 000 tokens low, below 16 000 medium, below
+ * 32 000 high, else xhigh), clamped to what the model supports.
+ */
+export function effortForBudget(budgetTokens: number, efforts: readonly string[]): string | null {
+  return clampEffort(budgetTokens < 4_000 ? 'low' : budgetTokens < 16_000 ? 'medium' : budgetTokens < 32_000 ? 'high' : 'xhigh', efforts);
 }
 
 /** `GET /v1/models` as Anthropic answers it (asked with `anthropic-version`). */

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { DEFAULT_INSTRUCTIONS, ENCRYPTED_REASONING_INCLUDE, isObject, resolveServedModel, schemaError } from './backend-rules.ts';
 import { translateConversation } from './messages-content.ts';
-import { effortForBudget, mapClaudeModel, type ClaudeModelMap } from './messages-models.ts';
+import { clampEffort, effortForBudget, mapClaudeModel, type ClaudeModelMap } from './messages-models.ts';
 import { ApiError } from '../shared/errors.ts';
 import type { ModelIndex } from './model-catalog.ts';
 import type { UpstreamResponsesBody } from './responses-request.ts';
@@ -53,7 +53,10 @@ const messagesSchema = z.looseObject({
   stop_sequences: z.array(z.string()).nullish(),
   tools: z.array(toolSchema).nullish(),
   tool_choice: z.looseObject({ type: z.enum(['auto', 'any', 'tool', 'none']), name: z.string().nullish(), disable_parallel_tool_use: z.boolean().nullish() }).nullish(),
-  thinking: z.looseObject({ type: z.enum(['enabled', 'disabled', 'adaptive']), budget_tokens: z.number().int().nullish() }).nullish(),
+  thinking: z.looseObject({
+    type: z.enum(['enabled', 'disabled', 'adaptive']), budget_tokens: z.number().int().nullish(), display: z.string().nullish(),
+  }).nullish(),
+  output_config: z.looseObject({ effort: z.string().nullish() }).nullish(),
   temperature: z.number().nullish(),
   top_p: z.number().nullish(),
   top_k: z.number().nullish(),
@@ -106,6 +109,17 @@ function translateToolChoice(choice: NonNullable<MessagesBody['tool_choice']>, n
   }
 }
 
+/**
+ * The effort the request asks for: its thinking budget, else `output_config.effort`, clamped to
+ * the model. A map entry with an effort (`opus=gpt-5.5-high`) pins it and wins over both.
+ */
+function requestedEffort(req: MessagesBody, efforts: readonly string[]): string | null {
+  const budget = req.thinking?.type === 'enabled' ? req.thinking.budget_tokens : null;
+  if (budget != null) return effortForBudget(budget, efforts);
+  const wanted = req.output_config?.effort;
+  return wanted ? clampEffort(wanted, efforts) : null;
+}
+
 /** Validates and translates a `/v1/messages` body; throws ApiError (400/404) naming the param. */
 export function normalizeMessagesRequest(raw: unknown, options: MessagesRequestOptions): NormalizedMessagesRequest {
   if (!isObject(raw)) throw new ApiError('invalid_request', 'The request body must be a JSON object.');
@@ -120,8 +134,9 @@ export function normalizeMessagesRequest(raw: unknown, options: MessagesRequestO
   const { instructions, input } = translateConversation(req.system, req.messages);
 
   const thinking = req.thinking?.type === 'enabled' || req.thinking?.type === 'adaptive';
-  const budget = req.thinking?.type === 'enabled' ? req.thinking.budget_tokens : null;
-  const effort = (budget != null ? effortForBudget(budget, resolved.model.efforts) : null) ?? resolved.effort ?? resolved.model.defaultEffort;
+  // `display: omitted`: thinking blocks carry only their signature, so no summary is asked for.
+  const summaries = thinking && req.thinking?.display !== 'omitted';
+  const effort = resolved.effort ?? requestedEffort(req, resolved.model.efforts) ?? resolved.model.defaultEffort;
   const ignored = Object.keys(raw).filter((name) => raw[name] != null && (DROPPED.has(name) || !KNOWN.has(name)));
 
   const body: UpstreamResponsesBody = {
@@ -129,7 +144,7 @@ export function normalizeMessagesRequest(raw: unknown, options: MessagesRequestO
     instructions: instructions ?? DEFAULT_INSTRUCTIONS,
     input,
     // No summary is asked for when nobody will see it.
-    reasoning: { ...(effort ? { effort } : {}), ...(thinking ? { summary: 'auto' } : {}) },
+    reasoning: { ...(effort ? { effort } : {}), ...(summaries ? { summary: 'auto' } : {}) },
     include: [ENCRYPTED_REASONING_INCLUDE],
     store: false,
     stream: true,

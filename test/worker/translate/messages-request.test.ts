@@ -131,6 +131,23 @@ describe('an Anthropic Messages body as the backend gets it', () => {
     expect(effort(undefined, 'claude-3-5-haiku-latest').body).toMatchObject({ model: 'gpt-5.4-mini', reasoning: { effort: 'low' } });
   });
 
+  it('takes Claude Code’s effort setting and its thinking without summaries (display: omitted)', () => {
+    const request = normalize({ messages: [{ role: 'user', content: 'x' }], thinking: { type: 'adaptive', display: 'omitted' }, output_config: { effort: 'max' } });
+    expect(request.body.reasoning).toEqual({ effort: 'xhigh' });
+    expect(request.thinking).toBe(true);
+    expect(normalize({ messages: [{ role: 'user', content: 'x' }], output_config: { effort: 'low' } }).body.reasoning).toEqual({ effort: 'low' });
+    // A map entry with an effort pins it.
+    expect(normalize({ model: 'claude-opus-4-1', messages: [{ role: 'user', content: 'x' }], output_config: { effort: 'low' } }).body.reasoning).toEqual({ effort: 'high' });
+  });
+
+  it('keeps system messages of the conversation where they are, as developer messages', () => {
+    const { body } = normalize({ messages: [
+      { role: 'user', content: 'Hi' },
+      { role: 'system', content: [{ type: 'text', text: 'Working directory: /tmp' }] },
+    ] });
+    expect(body.input[1]).toEqual({ type: 'message', role: 'developer', content: [{ type: 'input_text', text: 'Working directory: /tmp' }] });
+  });
+
   it('serves a GPT model id as it is', () => {
     expect(normalize({ model: 'gpt-5.4-xhigh', messages: [{ role: 'user', content: 'x' }] }).body).toMatchObject({ model: 'gpt-5.4', reasoning: { effort: 'xhigh' } });
   });
@@ -146,7 +163,7 @@ describe('an Anthropic Messages body as the backend gets it', () => {
 
   it('refuses what it cannot express, naming the param', () => {
     expect(failure({ messages: [] })).toMatchObject({ code: 'invalid_request', param: 'messages' });
-    expect(failure({ messages: [{ role: 'system', content: 'x' }] })).toMatchObject({ param: 'messages[0].role' });
+    expect(failure({ messages: [{ role: 'tool', content: 'x' }] })).toMatchObject({ param: 'messages[0].role' });
     expect(failure({ messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'file', file_id: 'f_1' } }] }] })).toMatchObject({
       code: 'unsupported_parameter', param: 'messages[0].content[0].source.type',
     });
