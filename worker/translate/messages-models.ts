@@ -1,47 +1,21 @@
 /**
  * Which GPT model answers a Claude model id. Claude Code names `claude-…` models and switches
  * between a large and a small one, so each user keeps a small map from Claude model names or
- * families (`opus`, `sonnet`, `haiku`) to model ids of their catalog (a slug, or `<slug>-<effort>`).
- * The server's default map is the `CLAUDE_MODEL_MAP` Worker var; a user's own entries (set on the
- * dashboard) win. Pure: no I/O.
+ * families (`opus`, `sonnet`, `haiku`) to model ids of their catalog (a slug, or `<slug>-<effort>`);
+ * its format is in shared/claude-models.ts. The server's default map is the `CLAUDE_MODEL_MAP`
+ * Worker var; a user's own entries (set on the dashboard) win. Pure: no I/O.
  */
+import { CLAUDE_FAMILIES, parseServerClaudeModelMap } from '../shared/claude-models.ts';
 import { ApiError } from '../shared/errors.ts';
 import type { ModelIndex } from './model-catalog.ts';
 
 /** Claude model name (or family) → a model id of the caller's catalog. */
 export type ClaudeModelMap = ReadonlyMap<string, string>;
 
-/** The families the dashboard offers, largest first. */
-export const CLAUDE_FAMILIES = ['opus', 'sonnet', 'haiku'] as const;
-
-/** Used when `CLAUDE_MODEL_MAP` is empty. */
-export const DEFAULT_CLAUDE_MODEL_MAP = 'opus=gpt-5.5-high,sonnet=gpt-5.5,haiku=gpt-5.4-mini-low';
-
-const ENTRY = /^[a-z0-9][a-z0-9._-]*$/;
-
-/**
- * Parses `name=model` pairs separated by commas or new lines (names lower-cased). Throws a plain
- * Error naming the bad entry: a broken server setting is a configuration error, not a client one.
- */
-export function parseClaudeModelMap(text: string): Map<string, string> {
-  const map = new Map<string, string>();
-  for (const raw of text.split(/[,\n]/)) {
-    const entry = raw.trim();
-    if (entry === '') continue;
-    const eq = entry.indexOf('=');
-    const name = entry.slice(0, eq).trim().toLowerCase();
-    const model = entry.slice(eq + 1).trim().toLowerCase();
-    if (eq <= 0 || !ENTRY.test(name) || !ENTRY.test(model)) throw new Error(`not a name=model pair: ${JSON.stringify(entry)}`);
-    map.set(name, model);
-  }
-  return map;
-}
-
-/** The server's map: `CLAUDE_MODEL_MAP`, else the default. */
+/** The server's map (`CLAUDE_MODEL_MAP`, else the default); a broken setting is a server error. */
 export function serverClaudeModelMap(env: { CLAUDE_MODEL_MAP?: string }): Map<string, string> {
-  const text = (env.CLAUDE_MODEL_MAP ?? '').trim();
   try {
-    return parseClaudeModelMap(text === '' ? DEFAULT_CLAUDE_MODEL_MAP : text);
+    return parseServerClaudeModelMap(env);
   } catch (err) {
     throw new ApiError('internal_error', 'The server had an unexpected error. Please try again.', {
       detail: `CLAUDE_MODEL_MAP: ${(err as Error).message}`,

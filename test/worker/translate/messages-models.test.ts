@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
-  anthropicModelList, claudeFamily, effortForBudget, mapClaudeModel, mergedClaudeModelMap, parseClaudeModelMap, serverClaudeModelMap,
+  anthropicModelList, claudeFamily, effortForBudget, mapClaudeModel, mergedClaudeModelMap, serverClaudeModelMap,
 } from '../../../worker/translate/messages-models.ts';
+import { parseClaudeModelMap } from '../../../worker/shared/claude-models.ts';
 import { anthropicErrorBody, anthropicErrorType, apiErrorOf } from '../../../worker/translate/messages-errors.ts';
 import { ApiError } from '../../../worker/shared/errors.ts';
 import { MODELS } from '../helpers/models.ts';

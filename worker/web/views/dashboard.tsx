@@ -10,13 +10,16 @@ import { KEY_NAME_MAX_LENGTH } from '../settings.ts';
 import { CopyBlock, Csrf, Field, Notice, Time, describedBy } from './components.tsx';
 import { Layout } from './layout.tsx';
 import { Snippets } from './snippets.tsx';
+import { ClaudeModels, type ClaudeModelsProps } from './claude-models.tsx';
+import type { ClaudeModelsView } from '../claude-models.ts';
 
-export type DashboardNotice = 'connected' | 'key_revoked' | 'welcome';
+export type DashboardNotice = 'connected' | 'key_revoked' | 'welcome' | 'claude_models_saved';
 
 const NOTICES: Record<DashboardNotice, string> = {
   connected: 'Your ChatGPT account is connected. Create a key below and point your tools at UseMySub.',
   key_revoked: 'The key was revoked. Requests with it are refused from now on.',
   welcome: 'You are signed in.',
+  claude_models_saved: 'Your Claude models are saved. The next request uses them.',
 };
 
 export interface DashboardProps {
@@ -29,6 +32,8 @@ export interface DashboardProps {
   newKey?: CreatedApiKey | undefined;
   keyForm?: { name: string; error: string } | undefined;
   notice?: DashboardNotice | undefined;
+  claudeModels: ClaudeModelsView;
+  claudeForm?: ClaudeModelsProps['form'];
 }
 
 export const DashboardPage: FC<DashboardProps> = (props) => (
@@ -45,6 +50,7 @@ export const DashboardPage: FC<DashboardProps> = (props) => (
     </div>
     <Keys keys={props.keys} csrfToken={props.csrfToken} form={props.keyForm} />
     <Snippets origin={props.origin} />
+    <ClaudeModels view={props.claudeModels} csrfToken={props.csrfToken} form={props.claudeForm} />
     <section class="card danger-zone" aria-labelledby="danger-heading">
       <h2 id="danger-heading">Delete your account</h2>
       <p>Removes your ChatGPT connection, every proxy key and your sign-in sessions. It cannot be undone.</p>
