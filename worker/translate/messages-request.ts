@@ -56,7 +56,8 @@ const messagesSchema = z.looseObject({
   thinking: z.looseObject({
     type: z.enum(['enabled', 'disabled', 'adaptive']), budget_tokens: z.number().int().nullish(), display: z.string().nullish(),
   }).nullish(),
-  output_config: z.looseObject({ effort: z.string().nullish() }).nullish(),
+  output_config: z.looseObject({ effort: z.string().nullish(), format: z.looseObject({ type: z.string() }).nullish() }).nullish(),
+  output_format: z.looseObject({ type: z.string() }).nullish(),
   temperature: z.number().nullish(),
   top_p: z.number().nullish(),
   top_k: z.number().nullish(),
@@ -107,6 +108,17 @@ function translateToolChoice(choice: NonNullable<MessagesBody['tool_choice']>, n
       return { type: 'function', name: choice.name };
     }
   }
+}
+
+/** Structured outputs (`{type:'json_schema', schema}`) as the backend's `text.format`. */
+function structuredOutput(format: Record<string, unknown>, param: string): Record<string, unknown> {
+  if (format.type !== 'json_schema') {
+    throw new ApiError('invalid_request', `Invalid value for '${param}.type': expected 'json_schema'.`, { param: `${param}.type` });
+  }
+  if (!isObject(format.schema)) {
+    throw new ApiError('invalid_request', `Missing required parameter: '${param}.schema'.`, { param: `${param}.schema` });
+  }
+  return { type: 'json_schema', name: 'output', schema: format.schema };
 }
 
 /**
@@ -161,6 +173,9 @@ export function normalizeMessagesRequest(raw: unknown, options: MessagesRequestO
   } else if (req.tool_choice) {
     ignored.push('tool_choice');
   }
+
+  const format = req.output_config?.format ?? req.output_format;
+  if (format) body.text = { format: structuredOutput(format, req.output_config?.format ? 'output_config.format' : 'output_format') };
 
   return {
     body,

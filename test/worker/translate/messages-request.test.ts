@@ -148,6 +148,14 @@ describe('an Anthropic Messages body as the backend gets it', () => {
     expect(body.input[1]).toEqual({ type: 'message', role: 'developer', content: [{ type: 'input_text', text: 'Working directory: /tmp' }] });
   });
 
+  it('asks for structured output with a JSON schema as the backend’s text.format', () => {
+    const schema = { type: 'object', properties: { answer: { type: 'string' } }, required: ['answer'], additionalProperties: false };
+    for (const where of [{ output_config: { format: { type: 'json_schema', schema } } }, { output_format: { type: 'json_schema', schema } }]) {
+      expect(normalize({ messages: [{ role: 'user', content: 'x' }], ...where }).body.text).toEqual({ format: { type: 'json_schema', name: 'output', schema } });
+    }
+    expect(failure({ messages: [{ role: 'user', content: 'x' }], output_config: { format: { type: 'json_schema' } } })).toMatchObject({ param: 'output_config.format.schema' });
+  });
+
   it('serves a GPT model id as it is', () => {
     expect(normalize({ model: 'gpt-5.4-xhigh', messages: [{ role: 'user', content: 'x' }] }).body).toMatchObject({ model: 'gpt-5.4', reasoning: { effort: 'xhigh' } });
   });
