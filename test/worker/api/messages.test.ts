@@ -131,6 +131,16 @@ describe('POST /v1/messages', () => {
     expect(await bad.json()).toEqual({ type: 'error', error: { type: 'invalid_request_error', message: "Missing required parameter: 'messages'." } });
   });
 
+  it('answers an unknown path and a wrong method in Anthropic’s shape too', async () => {
+    const user = await userWith();
+    const unknown = await send(user, ask('hi'), { path: '/v1/messages/batches' });
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toMatchObject({ type: 'error', error: { type: 'not_found_error' } });
+    const get = await send(user, null, { method: 'GET' });
+    expect(get.status).toBe(405);
+    expect(await get.json()).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message: 'GET is not allowed on this path; use POST.' } });
+  });
+
   it('answers the usage limit with a 429 rate_limit_error and retry-after', async () => {
     const resetsAt = Math.floor(Date.now() / 1000) + 600;
     const user = await userWith([{ kind: 'usage_limit', resetsAt }]);

@@ -45,6 +45,16 @@ describe('the Claude models card', () => {
     expect((await listClaudeModels(env.DB, await userIdOf(email))).size).toBe(0);
   });
 
+  it('goes with the account when it is deleted', async () => {
+    const { browser, email } = await signIn();
+    await browser.get('/dashboard');
+    await browser.post('/dashboard/claude-models', { opus: 'gpt-5.4', sonnet: '', haiku: '' });
+    const userId = await userIdOf(email);
+    await browser.get('/account/delete');
+    expect((await browser.post('/account/delete', { confirm_email: email })).status).toBe(303);
+    expect((await listClaudeModels(env.DB, userId)).size).toBe(0);
+  });
+
   it('needs the page’s CSRF token', async () => {
     const { browser, email } = await signIn();
     await browser.get('/dashboard');
