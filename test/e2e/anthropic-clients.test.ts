@@ -222,7 +222,7 @@ describe('Claude Code', () => {
   it('runs a turn that uses a tool: the call goes to Claude Code, its result comes back to the model', async () => {
     writeFileSync(join(workDir, 'note.txt'), 'The secret word is heliotrope.\n');
     script(
-      { kind: 'ok', toolCalls: [{ name: 'Read', arguments: JSON.stringify({ file_path: join(workDir, 'note.txt') }), callId: 'call_read1' }] },
+      { kind: 'ok', reasoningSummary: 'Read the note first.', toolCalls: [{ name: 'Read', arguments: JSON.stringify({ file_path: join(workDir, 'note.txt') }), callId: 'call_read1' }] },
       { kind: 'ok', text: 'The note says the secret word is heliotrope.' },
     );
     const before = requestCount();
@@ -230,9 +230,12 @@ describe('Claude Code', () => {
     expect(run, run.stderr).toMatchObject({ code: 0, killed: false });
     expect(run.stdout).toContain('The note says the secret word is heliotrope.');
     const sent = upstreamSince(before);
-    const output = sent.at(-1)!.input.find((item: Record<string, unknown>) => item.type === 'function_call_output');
+    const input = sent.at(-1)!.input as Record<string, unknown>[];
+    const output = input.find((item) => item.type === 'function_call_output');
     expect(output).toMatchObject({ call_id: 'call_read1' });
-    expect(JSON.stringify(output.output)).toContain('heliotrope');
+    expect(JSON.stringify(output!.output)).toContain('heliotrope');
+    // Claude Code handed the thinking block back, so the model got its encrypted reasoning again.
+    expect(input.find((item) => item.type === 'reasoning')).toMatchObject({ encrypted_content: expect.stringMatching(/\S/) });
     expect(escaped).toEqual([]);
   }, 120_000);
 });
