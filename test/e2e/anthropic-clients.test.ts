@@ -238,4 +238,17 @@ describe('Claude Code', () => {
     expect(input.find((item) => item.type === 'reasoning')).toMatchObject({ encrypted_content: expect.stringMatching(/\S/) });
     expect(escaped).toEqual([]);
   }, 120_000);
+
+  it('stops at the usage limit and shows our message instead of retrying', async () => {
+    const resetsAt = Math.floor(Date.now() / 1000) + 3600;
+    script(...Array.from({ length: 8 }, () => ({ kind: 'usage_limit' as const, resetsAt })));
+    const before = requestCount();
+    const run = await claude(['-p', 'are we over the limit?']);
+    stack.fake.state.clearResponseScript(family.accountId);
+    expect(run.killed, 'Claude Code kept retrying').toBe(false);
+    expect(run.code).not.toBe(0);
+    expect(run.stdout).toContain('You have reached the Codex usage limit of your ChatGPT subscription');
+    expect(run.stdout).toContain(new Date(resetsAt * 1000).toISOString());
+    expect(requestCount() - before).toBe(1);
+  }, 150_000);
 });
