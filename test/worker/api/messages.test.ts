@@ -107,6 +107,29 @@ describe('POST /v1/messages', () => {
     ]);
   });
 
+  it('without thinking, keeps the reasoning of a tool turn itself and puts it back when the results come', async () => {
+    const user = await userWith([
+      { kind: 'ok', reasoningSummary: 'Check the file.', toolCalls: [{ name: 'Read', arguments: '{"file_path":"/a"}', callId: 'call_r' }] },
+      { kind: 'ok', text: 'It says hi.' },
+    ]);
+    const tools = [{ name: 'Read', input_schema: { type: 'object', properties: { file_path: { type: 'string' } } } }];
+    const messages: Json[] = [{ role: 'user', content: 'What is in /a?' }];
+    const first = (await (await send(user, ask('', { messages, tools }))).json()) as Json;
+    expect(first.content).toEqual([{ type: 'tool_use', id: 'call_r', name: 'Read', input: { file_path: '/a' } }]);
+    expect((await lastUpstream(user)).body.reasoning).toEqual({ effort: 'medium' });
+    messages.push({ role: 'assistant', content: first.content }, { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'call_r', content: 'hi' }] });
+    await (await send(user, ask('', { messages, tools }))).text();
+    const back = await lastUpstream(user);
+    expect(back.body.input.map((item: Json) => item.type)).toEqual(['message', 'reasoning', 'function_call', 'function_call_output']);
+    expect(back.body.input[1].encrypted_content).toEqual(expect.any(String));
+  });
+
+  it('answers any request sent with anthropic-version in Anthropic’s error shape', async () => {
+    const res = await send(null, null, { path: '/v1/models', method: 'GET', headers: { 'x-api-key': 'cpk_wrong' } });
+    expect(res.status).toBe(401);
+    expect(await res.json()).toMatchObject({ type: 'error', error: { type: 'authentication_error' } });
+  });
+
   it('follows the user’s own Claude model map over the server default', async () => {
     const user = await userWith();
     await replaceClaudeModels(env.DB, user.userId, new Map([['haiku', 'gpt-5.4-high']]), Date.now());
