@@ -44,8 +44,12 @@ async function callerAccess(c: Context<AppEnv>, fresh = false) {
 }
 
 async function normalized(c: Context<AppEnv>) {
+  // Claude Code resends the whole conversation each turn: the token, catalog and model map are
+  // fetched while that body is still arriving.
+  const pending = callerAccess(c);
+  pending.catch(() => {});
   const raw = await readJsonBody(c.req.raw);
-  const { access, claudeModels } = await callerAccess(c);
+  const { access, claudeModels } = await pending;
   return { access, request: normalizeMessagesRequest(raw, { models: access.models, claudeModels }) };
 }
 
