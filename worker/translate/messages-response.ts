@@ -6,10 +6,8 @@
  */
 import type { ApiError } from '../shared/errors.ts';
 import { anthropicErrorBody } from './messages-errors.ts';
-import {
-  MessagesStreamTranslator, type AnthropicMessage, type AnthropicUsage, type ContentBlock, type MessagesEvent,
-  type MessagesStreamOptions,
-} from './messages-stream.ts';
+import { MessagesStreamTranslator, type MessagesStreamOptions } from './messages-stream.ts';
+import type { AnthropicMessage, AnthropicUsage, ContentBlock, MessagesEvent } from './messages-types.ts';
 import { encodeSseFrame, type SseEvent } from './sse.ts';
 import { drainEvents, pumpEvents } from './stream-pump.ts';
 

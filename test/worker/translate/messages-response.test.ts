@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { collectMessage, messagesSseStream } from '../../../worker/translate/messages-response.ts';
-import type { AnthropicUsage, MessagesStreamOptions } from '../../../worker/translate/messages-stream.ts';
+import type { MessagesStreamOptions } from '../../../worker/translate/messages-stream.ts';
+import type { AnthropicUsage } from '../../../worker/translate/messages-types.ts';
 import { parseSseStream, type SseEvent } from '../../../worker/translate/sse.ts';
 import { ARGS_A, failed, FULL_STREAM, OPENING_EVENTS, SUMMARY, TEXT, TEXT_STREAM, toSse } from '../fixtures/chat-streams.ts';
 import { rejection } from '../helpers/rejection.ts';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MessagesStreamTranslator, type MessagesEvent, type MessagesStreamOptions } from '../../../worker/translate/messages-stream.ts';
+import { MessagesStreamTranslator, type MessagesStreamOptions } from '../../../worker/translate/messages-stream.ts';
+import type { MessagesEvent } from '../../../worker/translate/messages-types.ts';
 import { MessageBuilder } from '../../../worker/translate/messages-response.ts';
 import type { SseEvent } from '../../../worker/translate/sse.ts';
 import {
