@@ -19,6 +19,7 @@ app.use('/v1/*', anthropicErrors);
 for (const path of ['/v1/*', '/chat/completions', '/responses', '/models', '/models/*', '/openai/*']) app.use(path, openAiCors, requireProxyKey);
 app.get('/healthz', (c) => c.json({ ok: true }));
 app.get('/v1/models', anthropicModels);
+app.get('/v1/models/:id', anthropicModels);
 app.route('/v1', messagesApp);
 app.route('/v1', openAiCompatibleApp);
 app.route('/', openAiCompatibleApp);

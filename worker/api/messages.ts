@@ -8,7 +8,7 @@
  */
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { listClaudeModels } from '../db/claude-models.ts';
-import { toApiError } from '../shared/errors.ts';
+import { ApiError, toApiError } from '../shared/errors.ts';
 import { anthropicErrorResponse, apiErrorOf } from '../translate/messages-errors.ts';
 import { anthropicModelList, mergedClaudeModelMap, serverClaudeModelMap } from '../translate/messages-models.ts';
 import { estimateInputTokens, normalizeMessagesRequest, type NormalizedMessagesRequest } from '../translate/messages-request.ts';
@@ -84,9 +84,17 @@ export const messagesApp = new Hono<AppEnv>()
   })
   .all('/messages/count_tokens', (c) => methodNotAllowed(c.req.method));
 
-/** `GET /v1/models` in Anthropic's shape when asked with `anthropic-version`; otherwise the OpenAI list answers. */
+/**
+ * `GET /v1/models` and `GET /v1/models/:id` in Anthropic's shape when asked with
+ * `anthropic-version`; otherwise the OpenAI routes answer.
+ */
 export const anthropicModels: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (c.req.header('anthropic-version') === undefined) return next();
   const { access, claudeModels } = await callerAccess(c, true);
-  return c.json(anthropicModelList(claudeModels, access.models));
+  const list = anthropicModelList(claudeModels, access.models);
+  const id = c.req.param('id');
+  if (id === undefined) return c.json(list);
+  const model = list.data.find((entry) => entry.id === id.trim().toLowerCase());
+  if (!model) throw new ApiError('model_not_found', `The model '${id}' does not exist or is not available to your ChatGPT account. See GET /v1/models.`, { param: 'model' });
+  return c.json(model);
 };

@@ -191,12 +191,17 @@ describe('POST /v1/messages/count_tokens and GET /v1/models', () => {
     expect(await user.fake.requests(user.accountId)).toHaveLength(0);
   });
 
-  it('lists models in Anthropic’s shape when asked with anthropic-version, the OpenAI list otherwise', async () => {
+  it('lists models (and one model) in Anthropic’s shape when asked with anthropic-version, the OpenAI list otherwise', async () => {
     const user = await userWith();
     const anthropic = (await (await send(user, null, { path: '/v1/models', method: 'GET' })).json()) as Json;
     expect(anthropic).toMatchObject({ has_more: false, first_id: 'claude-opus' });
     expect(anthropic.data.slice(0, 3).map((m: Json) => m.display_name)).toEqual(['claude-opus → gpt-5.5-high', 'claude-sonnet → gpt-5.5', 'claude-haiku → gpt-5.4-mini-low']);
     expect(anthropic.data[0]).toEqual({ type: 'model', id: 'claude-opus', display_name: expect.any(String), created_at: expect.any(String) });
+    const one = await send(user, null, { path: '/v1/models/claude-haiku', method: 'GET' });
+    expect(await one.json()).toEqual(anthropic.data[2]);
+    const missing = await send(user, null, { path: '/v1/models/claude-nothing', method: 'GET' });
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toMatchObject({ type: 'error', error: { type: 'not_found_error' } });
     const openai = (await (await exports.default.fetch(new Request(`${BASE}/v1/models`, { headers: { authorization: `Bearer ${user.apiKey}` } }))).json()) as Json;
     expect(openai.object).toBe('list');
   });
