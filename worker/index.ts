@@ -6,6 +6,7 @@ import { openAiCompatibleApp, openAiCors } from './api/openai-compatible.ts';
 import { azureOpenAiApp } from './api/azure-openai.ts';
 import { usageApp } from './api/usage.ts';
 import { CODEX_USAGE_PATHS } from './upstream/usage-endpoint.ts';
+import { anthropicErrors, anthropicModels, messagesApp } from './api/messages.ts';
 import { notFoundPage, webApp } from './web/app.tsx';
 import { runPurges } from './db/purge.ts';
 export { AuthBroker } from './accounts/auth-broker.ts';
@@ -13,12 +14,17 @@ export { CodexRelay } from './upstream/codex-relay.ts';
 export { ResponseStore } from './accounts/response-store.ts';
 
 const app = new Hono<{ Bindings: Env; Variables: AuthVariables }>();
+// Outermost on /v1, so that Anthropic clients get their error shape whoever answered (key check included).
+app.use('/v1/*', anthropicErrors);
 // Every OpenAI-surface route, and the unprefixed aliases some clients (Cursor) call, needs a proxy key.
 // CORS runs first so preflights need no key and even a 401 is readable by a browser client.
 for (const path of ['/v1/*', '/chat/completions', '/responses', '/models', '/models/*', '/openai/*']) app.use(path, openAiCors, requireProxyKey);
 // The Codex-style usage endpoints, outside /v1 where Codex CLI looks for them.
 for (const path of CODEX_USAGE_PATHS) app.use(path, openAiCors, requireProxyKey);
 app.get('/healthz', (c) => c.json({ ok: true }));
+app.get('/v1/models', anthropicModels);
+app.get('/v1/models/:id', anthropicModels);
+app.route('/v1', messagesApp);
 app.route('/v1', openAiCompatibleApp);
 app.route('/', usageApp);
 app.route('/', openAiCompatibleApp);

@@ -77,11 +77,11 @@ export async function readJsonBody(request: Request, limit = MAX_REQUEST_BODY_BY
   }
 }
 
-function logStreamError(err: ApiError): void {
+export function logStreamError(err: ApiError): void {
   console.error(JSON.stringify({ event: 'stream_failed', code: err.code, status: err.status, detail: err.detail ?? null }));
 }
 
-function logIgnored(params: string[]): void {
+export function logIgnored(params: string[]): void {
   if (params.length > 0) console.log(JSON.stringify({ event: 'params_ignored', params }));
 }
 
@@ -89,7 +89,7 @@ function logIgnored(params: string[]): void {
  * Sends a translated request upstream for the caller. A client without a `prompt_cache_key` gets
  * one derived from the conversation, so its turns share the backend's prompt cache.
  */
-async function openUpstream(
+export async function openUpstream(
   c: Context<AppEnv>,
   access: CallerModels,
   body: UpstreamResponsesBody,
@@ -109,16 +109,16 @@ async function openUpstream(
   });
 }
 
-const waitUntilOf = (c: Context<AppEnv>) => (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise);
+export const waitUntilOf = (c: Context<AppEnv>) => (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise);
 
 /** The caller's token and catalog (one AuthBroker call); `fresh` waits for a stale catalog to be revalidated. */
-function modelsFor(c: Context<AppEnv>, fresh = false): Promise<CallerModels> {
+export function modelsFor(c: Context<AppEnv>, fresh = false): Promise<CallerModels> {
   const { userId, linkVersion } = c.get('caller');
   return callerModels(c.env, userId, waitUntilOf(c), { fresh, linkVersion });
 }
 
 /** The events, watched on their way by `observer` (when there is one). */
-function observed(events: ReadableStream<SseEvent>, observer: TransformStream<SseEvent, SseEvent> | null): ReadableStream<SseEvent> {
+export function observed(events: ReadableStream<SseEvent>, observer: TransformStream<SseEvent, SseEvent> | null): ReadableStream<SseEvent> {
   return observer ? events.pipeThrough(observer) : events;
 }
 

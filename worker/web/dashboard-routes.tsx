@@ -7,6 +7,9 @@ import { readCodexTokens } from '../db/codex-tokens.ts';
 import { normalizeEmail } from '../shared/email.ts';
 import type { WebContext, WebEnv } from './context.ts';
 import { createNamedKey, flashNewKey, loadDashboard, takeNewKey } from './dashboard.ts';
+import { checkClaudeModelsForm, loadClaudeModels } from './claude-models.ts';
+import { replaceClaudeModels } from '../db/claude-models.ts';
+import type { ClaudeModelsProps } from './views/claude-models.tsx';
 import { member, render } from './middleware.ts';
 import { currentSession, dropSessionCookie } from './session.ts';
 import { appOrigin } from './settings.ts';
@@ -15,7 +18,7 @@ import { ErrorPage } from './views/error.tsx';
 
 export const dashboardRoutes = new Hono<WebEnv>();
 
-const NOTICES = new Set<string>(['connected', 'key_revoked', 'welcome']);
+const NOTICES = new Set<string>(['connected', 'key_revoked', 'welcome', 'claude_models_saved']);
 
 function waitUntil(c: WebContext): (promise: Promise<unknown>) => void {
   return (promise) => {
@@ -29,18 +32,18 @@ function waitUntil(c: WebContext): (promise: Promise<unknown>) => void {
 
 async function showDashboard(
   c: WebContext,
-  extra: { keyForm?: { name: string; error: string }; notice?: DashboardNotice } = {},
+  extra: { keyForm?: { name: string; error: string }; notice?: DashboardNotice; claudeForm?: ClaudeModelsProps['form'] } = {},
   status: 200 | 400 = 200,
 ): Promise<Response> {
   const session = currentSession(c);
   const now = Date.now();
-  const data = await loadDashboard(c.env, session.userId, now, waitUntil(c));
+  const [data, claudeModels] = await Promise.all([loadDashboard(c.env, session.userId, now, waitUntil(c)), loadClaudeModels(c.env, session.userId)]);
   // Only a page that is not an error page spends the flash, so a failed post never swallows it.
   const newKey = status === 200 ? await takeNewKey(c.env, session.idHash, data.keys, now) : null;
   // The charts' filter: one of the user's own keys (anything else shows all of them) and a measure.
   const keyId = data.keys.find((key) => key.id === c.req.query('usage_key'))?.id ?? null;
   const metric = c.req.query('usage_metric') === 'requests' ? 'requests' : 'tokens';
-  return render(c, <DashboardPage session={session} csrfToken={c.get('csrfToken')} origin={appOrigin(c.env)} {...data} {...extra}
+  return render(c, <DashboardPage session={session} csrfToken={c.get('csrfToken')} origin={appOrigin(c.env)} {...data} claudeModels={claudeModels} {...extra}
     usageView={{ report: data.report, keyId, metric }} newKey={newKey ?? undefined} />, status);
 }
 
@@ -63,6 +66,15 @@ dashboardRoutes.post('/dashboard/keys', member, async (c) => {
   await flashNewKey(c.env, session.idHash, created.key, now);
   console.log(JSON.stringify({ event: 'api_key_created', userId: session.userId, keyId: created.key.id }));
   return c.redirect('/dashboard', 303);
+});
+
+/** The user's Claude model map (the Anthropic surface): an empty field goes back to the server default. */
+dashboardRoutes.post('/dashboard/claude-models', member, async (c) => {
+  const session = currentSession(c);
+  const checked = checkClaudeModelsForm(await c.req.parseBody());
+  if (!checked.ok) return showDashboard(c, { claudeForm: { values: checked.values, errors: checked.errors } }, 400);
+  await replaceClaudeModels(c.env.DB, session.userId, checked.entries, Date.now());
+  return c.redirect('/dashboard?notice=claude_models_saved', 303);
 });
 
 async function ownKey(c: WebContext, keyId: string) {

@@ -11,13 +11,16 @@ import { CopyBlock, Csrf, Field, Notice, Time, describedBy } from './components.
 import { Layout } from './layout.tsx';
 import { Snippets } from './snippets.tsx';
 import { KeyTotals, UsageHistory, type UsageView } from './usage.tsx';
+import { ClaudeModels, type ClaudeModelsProps } from './claude-models.tsx';
+import type { ClaudeModelsView } from '../claude-models.ts';
 
-export type DashboardNotice = 'connected' | 'key_revoked' | 'welcome';
+export type DashboardNotice = 'connected' | 'key_revoked' | 'welcome' | 'claude_models_saved';
 
 const NOTICES: Record<DashboardNotice, string> = {
   connected: 'Your ChatGPT account is connected. Create a key below and point your tools at UseMySub.',
   key_revoked: 'The key was revoked. Requests with it are refused from now on.',
   welcome: 'You are signed in.',
+  claude_models_saved: 'Your Claude models are saved. The next request uses them.',
 };
 
 export interface DashboardProps {
@@ -31,6 +34,8 @@ export interface DashboardProps {
   newKey?: CreatedApiKey | undefined;
   keyForm?: { name: string; error: string } | undefined;
   notice?: DashboardNotice | undefined;
+  claudeModels: ClaudeModelsView;
+  claudeForm?: ClaudeModelsProps['form'];
 }
 
 export const DashboardPage: FC<DashboardProps> = (props) => (
@@ -51,6 +56,7 @@ export const DashboardPage: FC<DashboardProps> = (props) => (
     </section>
     <Keys keys={props.keys} csrfToken={props.csrfToken} form={props.keyForm} usageView={props.usageView} />
     <Snippets origin={props.origin} />
+    <ClaudeModels view={props.claudeModels} csrfToken={props.csrfToken} form={props.claudeForm} />
     <section class="card danger-zone" aria-labelledby="danger-heading">
       <h2 id="danger-heading">Delete your account</h2>
       <p>Removes your ChatGPT connection, every proxy key and your sign-in sessions. It cannot be undone.</p>

@@ -1,7 +1,7 @@
 /** @jsxImportSource hono/jsx */
 /**
  * The base URL and ready-made setup for the clients people use with a subscription: code
- * (curl, the openai SDKs, the AI SDK) and tools (Codex CLI, opencode, Cursor, Continue, Cline),
+ * (curl, the openai SDKs, the AI SDK) and tools (Codex CLI, Claude Code, opencode, Cursor, Continue, Cline),
  * each with this deployment's base URL filled in and the key read from one environment variable.
  */
 import type { FC } from 'hono/jsx';
@@ -75,7 +75,7 @@ export function codeSnippets(baseUrl: string): Snippet[] {
   ];
 }
 
-/** Settings for tools that take a custom OpenAI-compatible provider. */
+/** Settings for tools that take a custom OpenAI-compatible provider, and for Claude Code (the Anthropic surface). */
 export function toolSnippets(baseUrl: string): Snippet[] {
   return [
     {
@@ -91,6 +91,19 @@ export function toolSnippets(baseUrl: string): Snippet[] {
         `base_url = "${baseUrl}"`,
         'wire_api = "responses"',
         `env_key = "${KEY_ENV_VAR}"`,
+      ].join('\n'),
+    },
+    {
+      id: 'snippet-claude-code',
+      label: 'Claude Code',
+      // Claude Code adds /v1/messages itself, so its base URL is the origin; the key goes as a bearer token.
+      where: `In the shell you start claude from, with the key in ${KEY_ENV_VAR} (the Claude models map to yours under “Claude models” below):`,
+      value: [
+        `export ANTHROPIC_BASE_URL=${baseUrl.replace(/\/v1$/, '')}`,
+        `export ANTHROPIC_AUTH_TOKEN=$${KEY_ENV_VAR}`,
+        '# Keeps Claude Code from calling Anthropic for telemetry, error reports and updates:',
+        'export CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1',
+        'claude',
       ].join('\n'),
     },
     {
