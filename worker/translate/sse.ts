@@ -176,6 +176,10 @@ export class EventFeed {
   readonly #framer = new SseFramer();
   readonly #taps: EventTap[] = [];
   readonly #idle: IdleLimit | undefined;
+  /** When the read in flight started (null between reads): the idle clock runs only then. */
+  #waitingSince: number | null = null;
+  #watchdog: ReturnType<typeof setTimeout> | undefined;
+  #stalled: Error | null = null;
 
   constructor(body: ReadableStream<Uint8Array>, idle?: IdleLimit) {
     this.#reader = body.getReader();
@@ -189,13 +193,17 @@ export class EventFeed {
 
   async read(): Promise<SseEvent[] | null> {
     const result = await this.#next();
-    if (result.done) return null;
+    if (result.done) {
+      clearTimeout(this.#watchdog);
+      return null;
+    }
     const events = this.#framer.push(result.value);
     for (const event of events) for (const tap of this.#taps) tap(event);
     return events;
   }
 
   cancel(reason?: unknown): Promise<void> {
+    clearTimeout(this.#watchdog);
     return this.#reader.cancel(reason);
   }
 
@@ -205,22 +213,33 @@ export class EventFeed {
    */
   async #next(): ReturnType<ReadableStreamDefaultReader<Uint8Array>['read']> {
     if (!this.#idle) return this.#reader.read();
-    const { ms, error } = this.#idle;
-    let stalled: Error | null = null;
-    const timer = setTimeout(() => {
-      stalled = error();
-      this.#reader.cancel(stalled).catch(() => {});
-    }, ms);
+    this.#waitingSince = Date.now();
+    if (this.#watchdog === undefined) this.#arm(this.#idle.ms);
     try {
       const result = await this.#reader.read();
-      if (stalled) throw stalled;
+      if (this.#stalled) throw this.#stalled;
       return result;
     } catch (err) {
+      clearTimeout(this.#watchdog);
       // A cancelled fetch body may reject the pending read with an error of its own.
-      throw stalled ?? err;
+      throw this.#stalled ?? err;
     } finally {
-      clearTimeout(timer);
+      this.#waitingSince = null;
     }
+  }
+
+  /**
+   * One timer per stream, not one per read (a timer per chunk costs more than parsing the event):
+   * when it fires it ends a read that has waited the whole limit, or sleeps for what is left.
+   */
+  #arm(delay: number): void {
+    this.#watchdog = setTimeout(() => {
+      const { ms, error } = this.#idle!;
+      const waited = this.#waitingSince === null ? 0 : Date.now() - this.#waitingSince;
+      if (waited < ms) return this.#arm(this.#waitingSince === null ? ms : ms - waited);
+      this.#stalled = error();
+      this.#reader.cancel(this.#stalled).catch(() => {});
+    }, delay);
   }
 }
 
