@@ -290,11 +290,24 @@ async function concurrent(setup: Setup): Promise<BenchTable> {
 
 type MemorySample = { label: string; ours: number; floor: number; heap: number };
 
-/** Our isolate's JS heap in use (MB) right after a full garbage collection: what the Worker's code keeps alive. */
-async function heapAfterGc(session: Inspector): Promise<number> {
-  await session.command('HeapProfiler.collectGarbage');
-  const { usedSize } = (await session.command('Runtime.getHeapUsage')) as { usedSize: number };
-  return usedSize / 1e6;
+/**
+ * Our isolate's JS heap in use (MB) right after a full garbage collection: what the Worker's code
+ * keeps alive. A session of its own each time (a long-held one stops being answered); NaN when
+ * the inspector does not answer.
+ */
+async function heapAfterGc(setup: Setup): Promise<number> {
+  let session: Inspector | undefined;
+  try {
+    session = await inspect(setup);
+    await session.command('HeapProfiler.enable');
+    await session.command('HeapProfiler.collectGarbage');
+    const { usedSize } = (await session.command('Runtime.getHeapUsage')) as { usedSize: number };
+    return usedSize / 1e6;
+  } catch {
+    return NaN;
+  } finally {
+    session?.close();
+  }
 }
 
 async function memory(setup: Setup, samples: MemorySample[]): Promise<BenchTable> {
@@ -343,8 +356,12 @@ async function inspect(setup: Setup): Promise<Inspector> {
     if (message.id !== undefined) pending.get(message.id)?.(message.result);
   });
   const command = (method: string, params: Record<string, unknown> = {}) =>
-    new Promise<unknown>((resolve) => {
-      pending.set(++id, resolve);
+    new Promise<unknown>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the inspector did not answer ${method}`)), 30_000);
+      pending.set(++id, (result) => {
+        clearTimeout(timer);
+        resolve(result);
+      });
       socket.send(JSON.stringify({ id, method, params }));
     });
   return { command, close: () => socket.close() };
@@ -398,12 +415,12 @@ export default async function streamBench(): Promise<BenchTable[]> {
   const setup = await setUp();
   let session: Inspector | undefined;
   try {
-    session = await inspect(setup);
-    await session.command('HeapProfiler.enable');
-    const inspector = session;
+    // wrangler dev's inspector proxy reaches the isolate once it has served a request.
+    setup.stack.fake.state.scriptResponses(setup.accountId, [SCENARIOS[0]!.step]);
+    await send(setup, 'chat');
     const samples: MemorySample[] = [];
     const sample = async (label: string) => {
-      samples.push({ label, ours: rssMb(setup.ours()), floor: rssMb(setup.floors()), heap: await heapAfterGc(inspector) });
+      samples.push({ label, ours: rssMb(setup.ours()), floor: rssMb(setup.floors()), heap: await heapAfterGc(setup) });
     };
     await sample('start');
     const perProcess = new Map<string, { ours: number; floor: number }>();
@@ -419,7 +436,8 @@ export default async function streamBench(): Promise<BenchTable[]> {
     }
     tables.push(await memory(setup, samples));
     progress('isolate CPU (inspector profiles)');
-    tables.push(await isolateCpu(setup, inspector, perProcess));
+    session = await inspect(setup);
+    tables.push(await isolateCpu(setup, session, perProcess));
     return tables;
   } finally {
     session?.close();

@@ -82,9 +82,18 @@ function joined(parts: Map<number, string>): string[] {
  */
 export class ResponseAggregator {
   readonly #items = new Map<string, ItemState>();
+  readonly #deltas: boolean;
   #response: Json | null = null;
   #terminal: Json | null = null;
   #anonymous = 0;
+
+  /**
+   * `deltas: false` keeps only finished items (memory flat however long an item): an item the
+   * stream never finished is then rebuilt without its text.
+   */
+  constructor(options: { deltas?: boolean } = {}) {
+    this.#deltas = options.deltas ?? true;
+  }
 
   /** The terminal event seen so far, if any. */
   get terminal(): SseEvent['type'] | null {
@@ -106,9 +115,28 @@ export class ResponseAggregator {
         if (event.type === 'response.output_item.done') {
           state.item = item;
           state.done = true;
+          // The finished item is what counts now; its deltas need not be kept.
+          state.text.clear();
+          state.summary.clear();
+          state.args = '';
         }
         return;
       }
+      case 'response.output_text.delta':
+      case 'response.reasoning_summary_text.delta':
+      case 'response.function_call_arguments.delta':
+        if (this.#deltas) this.#pushDelta(event);
+        return;
+      default:
+        if (isTerminal(event.type)) {
+          this.#terminal = event.data;
+          this.#merge(event.data.response);
+        }
+    }
+  }
+
+  #pushDelta(event: SseEvent): void {
+    switch (event.type) {
       case 'response.output_text.delta': {
         const data = event.data;
         this.#appendTo(this.#deltaState(data, 'message').text, indexOf(data.content_index), data.delta);
@@ -126,10 +154,6 @@ export class ResponseAggregator {
         return;
       }
       default:
-        if (isTerminal(event.type)) {
-          this.#terminal = event.data;
-          this.#merge(event.data.response);
-        }
     }
   }
 
@@ -294,10 +318,12 @@ export interface FinalResponse {
 
 /**
  * A tap that hands `onFinal` the final response object once, when the terminal event passes (its
- * `output` filled from the finished items when the backend left it empty, as a client sees it).
+ * `output` filled from the finished items when the backend left it empty, as a client sees it;
+ * an item the stream never finished is there without its text).
  */
 export function finalResponseTap(onFinal: (final: FinalResponse) => void): EventTap {
-  const aggregator = new ResponseAggregator();
+  // Finished items only: an observer must not hold every delta of a long answer.
+  const aggregator = new ResponseAggregator({ deltas: false });
   let reported = false;
   return (event) => {
     if (reported) return;
