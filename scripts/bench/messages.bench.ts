@@ -14,7 +14,7 @@ import { serverClaudeModelMap } from '../../worker/translate/messages-models.ts'
 import { normalizeMessagesRequest } from '../../worker/translate/messages-request.ts';
 import { messagesSseStream } from '../../worker/translate/messages-response.ts';
 import { buildModelIndex } from '../../worker/translate/model-catalog.ts';
-import { parseSseStream } from '../../worker/translate/sse.ts';
+import { EventFeed } from '../../worker/translate/sse.ts';
 import { bundledModels, catalogOf } from '../../worker/upstream/models.ts';
 import type { BenchTable } from './run.ts';
 
@@ -81,6 +81,11 @@ function replay(chunks: Uint8Array[]): ReadableStream<Uint8Array> {
   });
 }
 
+/** Parses every event's JSON, as a translator would. */
+async function drainFeed(feed: EventFeed): Promise<void> {
+  for (let batch = await feed.read(); batch !== null; batch = await feed.read()) for (const event of batch) void event.data;
+}
+
 async function drain(stream: ReadableStream<unknown>): Promise<void> {
   const reader = stream.getReader();
   while (!(await reader.read()).done);
@@ -101,8 +106,8 @@ async function throughput(): Promise<BenchTable> {
   const raw: number[] = [];
   const translated: number[] = [];
   for (let i = 0; i < 7; i++) {
-    raw.push(await timeIt(() => drain(parseSseStream(replay(chunks)))));
-    translated.push(await timeIt(() => drain(messagesSseStream(parseSseStream(replay(chunks)), OPTIONS))));
+    raw.push(await timeIt(() => drainFeed(new EventFeed(replay(chunks)))));
+    translated.push(await timeIt(() => drain(messagesSseStream(new EventFeed(replay(chunks)), OPTIONS))));
   }
   const rate = (ms: number) => bytes / MB / (ms / 1000);
   const rawRate = rate(median(raw));
@@ -167,7 +172,7 @@ async function heapGrowth(): Promise<BenchTable> {
   const before = process.memoryUsage().heapUsed;
   const retained: number[] = [];
   const body = upstreamBody(50 * MB);
-  const reader = messagesSseStream(parseSseStream(body.stream), OPTIONS).getReader();
+  const reader = messagesSseStream(new EventFeed(body.stream), OPTIONS).getReader();
   let out = 0;
   let nextSample = 5 * MB;
   for (;;) {

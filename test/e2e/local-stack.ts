@@ -14,6 +14,10 @@ import { freePort, run, stopGroup, waitForHttp } from '../../scripts/lib/process
 
 export interface LocalStack {
   workerUrl: string;
+  /** The relay process the Worker sends upstream calls through. */
+  relayUrl: string;
+  /** wrangler dev's inspector (Chrome DevTools protocol), for CPU profiles. */
+  inspectorPort: number;
   fake: FakeCodex;
   devVars: DevVars;
   /** Where wrangler keeps this stack's D1 and Durable Object storage. */
@@ -78,6 +82,8 @@ export async function startLocalStack(): Promise<LocalStack> {
 
   return {
     workerUrl,
+    relayUrl: `http://127.0.0.1:${relayPort}`,
+    inspectorPort,
     fake,
     devVars,
     persistTo,

@@ -279,6 +279,24 @@ describe('fake Codex responses endpoint', () => {
     ]);
   });
 
+  it('sends the same events when told to pace them in network chunks (benchmarks)', async () => {
+    const family = fake.state.createFamily();
+    const text = 'abc '.repeat(50);
+    fake.state.scriptResponses(family.accountId, [
+      { kind: 'ok', text, chunkSize: 4 },
+      { kind: 'ok', text, chunkSize: 4, eventsPerChunk: 1 },
+      { kind: 'ok', text, chunkSize: 4, eventsPerChunk: 20 },
+    ]);
+    const shapes: unknown[] = [];
+    for (let i = 0; i < 3; i++) {
+      const { events } = await readEvents(await callResponses(family));
+      shapes.push(payloads(events).map((e) => [e.type, e.delta ?? null]));
+    }
+    expect(shapes[1]).toEqual(shapes[0]);
+    expect(shapes[2]).toEqual(shapes[0]);
+    expect((shapes[0] as unknown[]).filter((s) => (s as string[])[0] === 'response.output_text.delta')).toHaveLength(50);
+  });
+
   it('drops the answers still queued when asked to', async () => {
     const family = fake.state.createFamily();
     fake.state.scriptResponses(family.accountId, [{ kind: 'usage_limit' }, { kind: 'usage_limit' }]);

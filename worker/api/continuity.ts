@@ -5,11 +5,11 @@
  * keep is written in waitUntil, never in the way of the stream.
  */
 import type { NormalizedResponsesRequest } from '../translate/responses-request.ts';
-import type { SseEvent } from '../translate/sse.ts';
 import {
-  currentTurnCallIds, expandStoredInput, isEmptyQuery, observeTurn, toolTurnReasoning, withToolReasoning,
+  currentTurnCallIds, expandStoredInput, isEmptyQuery, observedTurn, toolTurnReasoning, withToolReasoning,
 } from '../translate/stored-context.ts';
 import { lookupStored } from '../accounts/response-store.ts';
+import type { FinalResponseObserver } from './final-response.ts';
 
 type Json = Record<string, unknown>;
 type WaitUntil = (promise: Promise<unknown>) => void;
@@ -62,12 +62,14 @@ export function rememberResponse(
   userId: string,
   waitUntil: WaitUntil,
   turn: { store: boolean; previousResponseId: string | null; input: Json[] },
-): TransformStream<SseEvent, SseEvent> | null {
+): FinalResponseObserver | null {
   if (!turn.store) return null;
-  return observeTurn(({ responseId, output }) => {
-    const record = { responseId, previousResponseId: turn.previousResponseId, input: turn.input, output };
+  return (final) => {
+    const answered = observedTurn(final);
+    if (!answered) return;
+    const record = { ...answered, previousResponseId: turn.previousResponseId, input: turn.input };
     afterAnswer(waitUntil, () => storeOf(env, userId).saveTurn(userId, record));
-  });
+  };
 }
 
 /**
@@ -87,10 +89,10 @@ export async function chatInputWithReasoning(env: Env, userId: string, input: Js
 }
 
 /** Keeps the reasoning of a Chat turn that ends in tool calls, keyed by their call ids. */
-export function rememberToolReasoning(env: Env, userId: string, waitUntil: WaitUntil): TransformStream<SseEvent, SseEvent> {
-  return observeTurn(({ output }) => {
-    const turn = toolTurnReasoning(output);
+export function rememberToolReasoning(env: Env, userId: string, waitUntil: WaitUntil): FinalResponseObserver {
+  return (final) => {
+    const turn = toolTurnReasoning(observedTurn(final)?.output ?? []);
     if (!turn) return;
     afterAnswer(waitUntil, () => storeOf(env, userId).saveToolReasoning(userId, turn.callIds, turn.reasoning));
-  });
+  };
 }

@@ -15,8 +15,9 @@ import { estimateInputTokens, normalizeMessagesRequest, type NormalizedMessagesR
 import { collectMessage, messagesSseStream } from '../translate/messages-response.ts';
 import { SSE_HEADERS } from '../translate/sse.ts';
 import { chatInputWithReasoning, rememberToolReasoning } from './continuity.ts';
+import { observeFinalResponse } from './final-response.ts';
 import {
-  logIgnored, logStreamError, methodNotAllowed, modelsFor, observed, openUpstream, readJsonBody, waitUntilOf, type AppEnv,
+  logIgnored, logStreamError, methodNotAllowed, modelsFor, openUpstream, readJsonBody, waitUntilOf, type AppEnv,
 } from './openai-compatible.ts';
 
 type Json = Record<string, unknown>;
@@ -70,12 +71,12 @@ export const messagesApp = new Hono<AppEnv>()
     const input = await inputWithReasoning(c, request);
     const upstream = await openUpstream(c, access, { ...request.body, input }, null);
     const remember = request.thinking ? null : rememberToolReasoning(c.env, c.get('caller').userId, waitUntilOf(c));
-    const events = observed(upstream, remember);
+    observeFinalResponse(upstream, [remember]);
     const answer = { id: `msg_${crypto.randomUUID().replaceAll('-', '')}`, model: request.model, stop: request.stop, thinking: request.thinking };
     if (request.stream) {
-      return new Response(messagesSseStream(events, { ...answer, onError: logStreamError }), { headers: SSE_HEADERS });
+      return new Response(messagesSseStream(upstream, { ...answer, onError: logStreamError }), { headers: SSE_HEADERS });
     }
-    return c.json(await collectMessage(events, answer));
+    return c.json(await collectMessage(upstream, answer));
   })
   .all('/messages', (c) => methodNotAllowed(c.req.method))
   .post('/messages/count_tokens', async (c) => {

@@ -17,8 +17,9 @@ import { callerModels, type CallerModels } from './caller-models.ts';
 import { conversationCacheKey } from './prompt-cache.ts';
 import { normalizeResponsesRequest, type UpstreamResponsesBody } from '../translate/responses-request.ts';
 import { collectResponse, responsesSseStream } from '../translate/responses-stream.ts';
-import { SSE_HEADERS, type SseEvent } from '../translate/sse.ts';
+import { SSE_HEADERS, type EventFeed } from '../translate/sse.ts';
 import { chatInputWithReasoning, rememberResponse, rememberToolReasoning, resolveResponsesInput } from './continuity.ts';
+import { observeFinalResponse } from './final-response.ts';
 
 /** Largest request body accepted (images arrive inline as data URLs). */
 export const MAX_REQUEST_BODY_BYTES = 20 * 1024 * 1024;
@@ -94,7 +95,7 @@ export async function openUpstream(
   access: CallerModels,
   body: UpstreamResponsesBody,
   clientCacheKey: string | null,
-): Promise<ReadableStream<SseEvent>> {
+): Promise<EventFeed> {
   const { userId, linkVersion } = c.get('caller');
   const promptCacheKey = clientCacheKey ?? (await conversationCacheKey(userId, body));
   return openModelStream(c.env, {
@@ -117,11 +118,6 @@ export function modelsFor(c: Context<AppEnv>, fresh = false): Promise<CallerMode
   return callerModels(c.env, userId, waitUntilOf(c), { fresh, linkVersion });
 }
 
-/** The events, watched on their way by `observer` (when there is one). */
-export function observed(events: ReadableStream<SseEvent>, observer: TransformStream<SseEvent, SseEvent> | null): ReadableStream<SseEvent> {
-  return observer ? events.pipeThrough(observer) : events;
-}
-
 export function methodNotAllowed(method: string): never {
   throw new ApiError('method_not_allowed', `${method} is not allowed on this path; use POST.`);
 }
@@ -136,7 +132,7 @@ export async function answerChat(c: Context<AppEnv>, raw: unknown): Promise<Resp
   const upstream = await openUpstream(c, access, { ...request.body, input }, request.promptCacheKey).catch((err: unknown) => {
     throw chatError(err);
   });
-  const events = observed(upstream, rememberToolReasoning(c.env, userId, waitUntilOf(c)));
+  observeFinalResponse(upstream, [rememberToolReasoning(c.env, userId, waitUntilOf(c))]);
   const answer = {
     id: `chatcmpl-${crypto.randomUUID().replaceAll('-', '')}`,
     created: Math.floor(Date.now() / 1000),
@@ -147,9 +143,9 @@ export async function answerChat(c: Context<AppEnv>, raw: unknown): Promise<Resp
     legacyFunctions: request.legacyFunctions,
   };
   if (request.stream) {
-    return new Response(chatSseStream(events, { ...answer, onError: logStreamError }), { headers: SSE_HEADERS });
+    return new Response(chatSseStream(upstream, { ...answer, onError: logStreamError }), { headers: SSE_HEADERS });
   }
-  return c.json(await collectChatCompletion(events, answer));
+  return c.json(await collectChatCompletion(upstream, answer));
 }
 
 export const openAiCompatibleApp = new Hono<AppEnv>()
@@ -176,10 +172,10 @@ export const openAiCompatibleApp = new Hono<AppEnv>()
       previousResponseId: request.storeQuery.previousResponseId,
       input,
     });
-    const events = observed(upstream, remember);
+    observeFinalResponse(upstream, [remember]);
     if (request.stream) {
-      return new Response(responsesSseStream(events, { onError: logStreamError }), { headers: SSE_HEADERS });
+      return new Response(responsesSseStream(upstream, { onError: logStreamError }), { headers: SSE_HEADERS });
     }
-    return c.json(await collectResponse(events));
+    return c.json(await collectResponse(upstream));
   })
   .all('/responses', (c) => methodNotAllowed(c.req.method));

@@ -5,7 +5,7 @@
  * (which the OpenAI SDKs raise) and no `[DONE]`; without streaming it is an HTTP error.
  */
 import { ApiError } from '../shared/errors.ts';
-import { encodeSseFrame, encodeSseRaw, type SseEvent } from './sse.ts';
+import { encodeSseFrame, encodeSseRaw, type EventFeed } from './sse.ts';
 import { drainEvents, pumpEvents } from './stream-pump.ts';
 import { ChatStreamTranslator, type ChatStreamOptions } from './chat-stream.ts';
 import type { ChatChunk, ChatCompletion, ChatToolCall, ChatUsage, FinishReason } from './chat-types.ts';
@@ -30,11 +30,11 @@ const DONE_FRAME = encodeSseRaw('[DONE]');
 
 /** Streams the answer as Chat chunks: the role chunk at once, then as upstream events arrive. */
 export function chatSseStream(
-  events: ReadableStream<SseEvent>,
+  feed: EventFeed,
   options: ChatStreamOptions & { onError?: (err: ApiError) => void; keepAliveMs?: number },
 ): ReadableStream<Uint8Array> {
   const translator = new ChatStreamTranslator(options);
-  return pumpEvents(events, {
+  return pumpEvents(feed, {
     first: [encodeSseFrame(translator.start())],
     errorFrame: encodeChatError,
     ...(options.onError ? { onError: options.onError } : {}),
@@ -103,12 +103,12 @@ export class ChatCompletionBuilder {
 }
 
 /** Reads the whole upstream stream into one `chat.completion`; throws an ApiError for any failure. */
-export async function collectChatCompletion(events: ReadableStream<SseEvent>, options: ChatStreamOptions): Promise<ChatCompletion> {
+export async function collectChatCompletion(feed: EventFeed, options: ChatStreamOptions): Promise<ChatCompletion> {
   // Usage is always wanted here; the builder takes it from the usage chunk.
   const translator = new ChatStreamTranslator({ ...options, includeUsage: true });
   const builder = new ChatCompletionBuilder();
   try {
-    await drainEvents(events, (event) => {
+    await drainEvents(feed, (event) => {
       for (const chunk of translator.push(event)) builder.add(chunk);
       return translator.finished;
     });

@@ -8,7 +8,7 @@ import type { ApiError } from '../shared/errors.ts';
 import { anthropicErrorBody } from './messages-errors.ts';
 import { MessagesStreamTranslator, type MessagesStreamOptions } from './messages-stream.ts';
 import type { AnthropicMessage, AnthropicUsage, ContentBlock, MessagesEvent } from './messages-types.ts';
-import { encodeSseFrame, type SseEvent } from './sse.ts';
+import { encodeSseFrame, type EventFeed } from './sse.ts';
 import { drainEvents, pumpEvents } from './stream-pump.ts';
 
 type Json = Record<string, unknown>;
@@ -26,7 +26,7 @@ function encodeError(err: ApiError): Uint8Array {
 
 /** Streams the answer as Anthropic events: `message_start` and a `ping` at once, then as upstream events arrive. */
 export function messagesSseStream(
-  events: ReadableStream<SseEvent>,
+  events: EventFeed,
   options: MessagesAnswerOptions & { onError?: (err: ApiError) => void; keepAliveMs?: number },
 ): ReadableStream<Uint8Array> {
   const translator = new MessagesStreamTranslator(options);
@@ -105,7 +105,7 @@ function parseInput(json: string): Json {
 }
 
 /** Reads the whole upstream stream into one `message`; throws an ApiError for any failure. */
-export async function collectMessage(events: ReadableStream<SseEvent>, options: MessagesAnswerOptions): Promise<AnthropicMessage> {
+export async function collectMessage(events: EventFeed, options: MessagesAnswerOptions): Promise<AnthropicMessage> {
   const translator = new MessagesStreamTranslator(options);
   const builder = new MessageBuilder();
   for (const event of translator.start()) builder.add(event);

@@ -1,11 +1,12 @@
 /**
  * What happens to the Codex event stream on its way back to a `/v1/responses` client:
- * (a) streamed through as SSE, event by event, ending with exactly one terminal event or one
- *     error event; (b) aggregated into the final response object for `stream:false`.
+ * (a) streamed through as SSE, ending with exactly one terminal event or one error event: every
+ *     event but the terminal one is passed on as the bytes upstream sent, never re-encoded;
+ * (b) aggregated into the final response object for `stream:false`.
  * Reading, truncation and cancellation are stream-pump.ts's job, shared with Chat Completions.
  */
 import type { ApiError } from '../shared/errors.ts';
-import { encodeSseFrame, type SseEvent } from './sse.ts';
+import { encodeSseFrame, type EventFeed, type EventTap, type SseEvent } from './sse.ts';
 import { drainEvents, pumpEvents } from './stream-pump.ts';
 import { mapStreamFailure } from '../upstream/error-mapping.ts';
 
@@ -13,6 +14,12 @@ type Json = Record<string, unknown>;
 
 /** Events that end a response; anything else before end-of-stream means the stream broke. */
 export const TERMINAL_EVENT_TYPES = ['response.completed', 'response.incomplete', 'response.failed'] as const;
+
+export type TerminalEventType = (typeof TERMINAL_EVENT_TYPES)[number];
+
+export function isTerminal(type: string): type is TerminalEventType {
+  return (TERMINAL_EVENT_TYPES as readonly string[]).includes(type);
+}
 
 /**
  * The Responses API stream events a client may receive (the OpenAI SDKs' stream helpers throw on
@@ -75,49 +82,78 @@ function joined(parts: Map<number, string>): string[] {
  */
 export class ResponseAggregator {
   readonly #items = new Map<string, ItemState>();
+  readonly #deltas: boolean;
   #response: Json | null = null;
   #terminal: Json | null = null;
   #anonymous = 0;
+
+  /**
+   * `deltas: false` keeps only finished items (memory flat however long an item): an item the
+   * stream never finished is then rebuilt without its text.
+   */
+  constructor(options: { deltas?: boolean } = {}) {
+    this.#deltas = options.deltas ?? true;
+  }
 
   /** The terminal event seen so far, if any. */
   get terminal(): SseEvent['type'] | null {
     return this.#terminal ? String(this.#terminal.type) : null;
   }
 
+  /** Reads an event's JSON only for the types it keeps something of. */
   push(event: SseEvent): void {
-    const data = event.data;
     switch (event.type) {
       case 'response.created':
       case 'response.in_progress':
-        this.#merge(data.response);
+        this.#merge(event.data.response);
         return;
       case 'response.output_item.added':
       case 'response.output_item.done': {
-        const item = asRecord(data.item);
+        const item = asRecord(event.data.item);
         if (!item) return;
         const state = this.#state(this.#keyOf(item), item);
         if (event.type === 'response.output_item.done') {
           state.item = item;
           state.done = true;
+          // The finished item is what counts now; its deltas need not be kept.
+          state.text.clear();
+          state.summary.clear();
+          state.args = '';
         }
         return;
       }
       case 'response.output_text.delta':
+      case 'response.reasoning_summary_text.delta':
+      case 'response.function_call_arguments.delta':
+        if (this.#deltas) this.#pushDelta(event);
+        return;
+      default:
+        if (isTerminal(event.type)) {
+          this.#terminal = event.data;
+          this.#merge(event.data.response);
+        }
+    }
+  }
+
+  #pushDelta(event: SseEvent): void {
+    switch (event.type) {
+      case 'response.output_text.delta': {
+        const data = event.data;
         this.#appendTo(this.#deltaState(data, 'message').text, indexOf(data.content_index), data.delta);
         return;
-      case 'response.reasoning_summary_text.delta':
+      }
+      case 'response.reasoning_summary_text.delta': {
+        const data = event.data;
         this.#appendTo(this.#deltaState(data, 'reasoning').summary, indexOf(data.summary_index), data.delta);
         return;
+      }
       case 'response.function_call_arguments.delta': {
+        const data = event.data;
         const state = this.#deltaState(data, 'function_call');
         if (typeof data.delta === 'string') state.args += data.delta;
         return;
       }
       default:
-        if ((TERMINAL_EVENT_TYPES as readonly string[]).includes(event.type)) {
-          this.#terminal = data;
-          this.#merge(data.response);
-        }
     }
   }
 
@@ -239,43 +275,64 @@ export interface StreamOptions {
   onError?: (err: ApiError) => void;
 }
 
-function concatFrames(frames: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(frames.reduce((n, f) => n + f.byteLength, 0));
-  let at = 0;
-  for (const frame of frames) {
-    out.set(frame, at);
-    at += frame.byteLength;
-  }
-  return out;
-}
-
 /**
  * Streams upstream events to a `/v1/responses` client as they arrive. Only
- * RESPONSES_STREAM_EVENT_TYPES are forwarded. A failure ends the stream with a `response.failed`
- * event (the backend's own, forwarded, or one built here for a broken, stalled or `error`-ended
- * stream: what Codex CLI acts on) and then one `error` frame (what the OpenAI SDKs throw on).
+ * RESPONSES_STREAM_EVENT_TYPES are forwarded, each as the bytes upstream sent; the terminal
+ * event alone is re-encoded, its `output` rebuilt. A failure ends the stream with a
+ * `response.failed` event (the backend's own, forwarded, or one built here for a broken, stalled
+ * or `error`-ended stream: what Codex CLI acts on) and then one `error` frame (what the OpenAI
+ * SDKs throw on).
  */
-export function responsesSseStream(events: ReadableStream<SseEvent>, options: StreamOptions = {}): ReadableStream<Uint8Array> {
+export function responsesSseStream(feed: EventFeed, options: StreamOptions = {}): ReadableStream<Uint8Array> {
   const now = options.now ?? Date.now;
   const aggregator = new ResponseAggregator();
-  return pumpEvents(events, {
+  return pumpEvents(feed, {
     errorFrame(err) {
       const failed = aggregator.failedEvent(err);
       const error = encodeErrorFrame(err);
-      return failed ? concatFrames([encodeSseFrame(failed, 'response.failed'), error]) : error;
+      if (!failed) return error;
+      const head = encodeSseFrame(failed, 'response.failed');
+      const both = new Uint8Array(head.byteLength + error.byteLength);
+      both.set(head);
+      both.set(error, head.byteLength);
+      return both;
     },
     ...(options.onError ? { onError: options.onError } : {}),
     step(event) {
       aggregator.push(event);
       if (!RESPONSES_STREAM_EVENT_TYPES.has(event.type)) return { frames: [] };
       if (event.type === 'error') return { frames: [], error: mapStreamFailure(event.data, now()) };
-      const isTerminal = aggregator.terminal !== null;
-      const data = isTerminal ? aggregator.completeTerminalEvent(event.data) : event.data;
-      const frames = [encodeSseFrame(data, event.type)];
+      if (aggregator.terminal === null) return { frames: [event.raw] };
+      const frames = [encodeSseFrame(aggregator.completeTerminalEvent(event.data), event.type)];
       if (event.type === 'response.failed') return { frames, error: mapStreamFailure(event.data, now()) };
-      return { frames, done: isTerminal };
+      return { frames, done: true };
     },
   });
+}
+
+/** What an answer ended with: its terminal event type and the response object, `output` rebuilt. */
+export interface FinalResponse {
+  type: TerminalEventType;
+  response: Record<string, unknown>;
+}
+
+/**
+ * A tap that hands `onFinal` the final response object once, when the terminal event passes (its
+ * `output` filled from the finished items when the backend left it empty, as a client sees it;
+ * an item the stream never finished is there without its text).
+ */
+export function finalResponseTap(onFinal: (final: FinalResponse) => void): EventTap {
+  // Finished items only: an observer must not hold every delta of a long answer.
+  const aggregator = new ResponseAggregator({ deltas: false });
+  let reported = false;
+  return (event) => {
+    if (reported) return;
+    aggregator.push(event);
+    if (!isTerminal(event.type)) return;
+    reported = true;
+    const response = asRecord(aggregator.completeTerminalEvent(event.data).response) ?? {};
+    onFinal({ type: event.type, response });
+  };
 }
 
 /**
@@ -283,10 +340,10 @@ export function responsesSseStream(events: ReadableStream<SseEvent>, options: St
  * `response.completed` / `response.incomplete`; a thrown ApiError for `response.failed`, an
  * `error` event, or a stream that broke or ended early (so the client gets an HTTP error status).
  */
-export async function collectResponse(events: ReadableStream<SseEvent>, options: { now?: () => number } = {}): Promise<ResponseObject> {
+export async function collectResponse(feed: EventFeed, options: { now?: () => number } = {}): Promise<ResponseObject> {
   const now = options.now ?? Date.now;
   const aggregator = new ResponseAggregator();
-  await drainEvents(events, (event) => {
+  await drainEvents(feed, (event) => {
     if (event.type === 'error' || event.type === 'response.failed') throw mapStreamFailure(event.data, now());
     aggregator.push(event);
     return aggregator.terminal !== null;

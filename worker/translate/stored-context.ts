@@ -5,8 +5,7 @@
  * answer's events for what to keep. See docs/storage.md ("ResponseStore").
  */
 import { ApiError } from '../shared/errors.ts';
-import type { SseEvent } from './sse.ts';
-import { ResponseAggregator, TERMINAL_EVENT_TYPES } from './responses-stream.ts';
+import type { FinalResponse } from './responses-stream.ts';
 
 type Json = Record<string, unknown>;
 
@@ -178,25 +177,14 @@ export interface ObservedTurn {
 }
 
 /**
- * Passes the upstream events through untouched and, when the answer ends (completed or
- * incomplete, not failed), tells `onEnd` its id and output items. Events are only observed:
- * nothing a client receives is re-encoded here.
+ * What an answer that ended leaves to keep: its id and output items, for a completed or
+ * incomplete answer with an id; null for a failed one.
  */
-export function observeTurn(onEnd: (turn: ObservedTurn) => void): TransformStream<SseEvent, SseEvent> {
-  const aggregator = new ResponseAggregator();
-  let reported = false;
-  return new TransformStream({
-    transform(event, controller) {
-      aggregator.push(event);
-      const terminal = aggregator.terminal;
-      if (!reported && terminal !== null && terminal !== 'response.failed' && (TERMINAL_EVENT_TYPES as readonly string[]).includes(terminal)) {
-        reported = true;
-        const response = aggregator.finalResponse();
-        if (typeof response.id === 'string' && response.id !== '') onEnd({ responseId: response.id, output: response.output });
-      }
-      controller.enqueue(event);
-    },
-  });
+export function observedTurn(final: FinalResponse): ObservedTurn | null {
+  if (final.type === 'response.failed') return null;
+  const { id, output } = final.response;
+  if (typeof id !== 'string' || id === '') return null;
+  return { responseId: id, output: Array.isArray(output) ? (output as Json[]) : [] };
 }
 
 /** The reasoning items of a Chat turn that ended in tool calls, keyed by those calls' ids. */

@@ -1,11 +1,14 @@
 /**
- * Reading the upstream event stream to its end, for every endpoint: streamed to the client as
- * SSE (`pumpEvents`) or read whole for a `stream:false` answer (`drainEvents`). Both report a
- * stream that breaks or ends before a terminal event as an error — never a hang and never a
- * silent success — and both cancel the upstream read (so the upstream request) when done.
+ * Reading the upstream events to their end, for every endpoint: streamed to the client as SSE
+ * (`pumpEvents`) or read whole for a `stream:false` answer (`drainEvents`). Both report a stream
+ * that breaks or ends before a terminal event as an error — never a hang and never a silent
+ * success — and both cancel the upstream read (so the upstream request) when done.
+ *
+ * The pump is the only JS stream stage between the upstream body and the client: it pulls the
+ * EventFeed itself and sends what one upstream chunk means as one chunk.
  */
 import { ApiError, toApiError } from '../shared/errors.ts';
-import { SseFormatError, type SseEvent } from './sse.ts';
+import { SseFormatError, type EventFeed, type SseEvent } from './sse.ts';
 import { streamEndedEarlyError } from '../upstream/error-mapping.ts';
 
 /** What one upstream event means for the client. */
@@ -37,7 +40,7 @@ export interface PumpOptions {
 export const KEEP_ALIVE_MS = 15_000;
 const KEEP_ALIVE_FRAME = new TextEncoder().encode(': keep-alive\n\n');
 
-/** The error a broken read of the upstream stream means. */
+/** The error a broken read of the upstream stream (or an event that is not JSON) means. */
 function readFailure(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
   const what = err instanceof SseFormatError ? 'malformed event' : 'read failed';
@@ -46,12 +49,41 @@ function readFailure(err: unknown): ApiError {
 
 const endedEarly = () => streamEndedEarlyError('upstream stream ended without a terminal event');
 
+function concat(frames: Uint8Array[]): Uint8Array {
+  if (frames.length === 1) return frames[0]!;
+  const out = new Uint8Array(frames.reduce((n, f) => n + f.byteLength, 0));
+  let at = 0;
+  for (const frame of frames) {
+    out.set(frame, at);
+    at += frame.byteLength;
+  }
+  return out;
+}
+
+type Outcome = { frames: Uint8Array[]; end: ApiError | 'done' | null };
+
+/** Steps through the events of one upstream chunk, stopping at the first that ends the answer. */
+function stepAll(events: SseEvent[], step: PumpOptions['step']): Outcome {
+  const frames: Uint8Array[] = [];
+  for (const event of events) {
+    let result: PumpStep;
+    try {
+      result = step(event);
+    } catch (err) {
+      return { frames, end: err instanceof SseFormatError ? readFailure(err) : toApiError(err) };
+    }
+    for (const frame of result.frames) frames.push(frame);
+    if (result.error) return { frames, end: result.error };
+    if (result.done) return { frames, end: 'done' };
+  }
+  return { frames, end: null };
+}
+
 /**
  * Streams frames to the client as upstream events arrive (pull-based: nothing is read ahead of
  * the client). Cancelling (client gone) cancels the upstream read.
  */
-export function pumpEvents(events: ReadableStream<SseEvent>, options: PumpOptions): ReadableStream<Uint8Array> {
-  const reader = events.getReader();
+export function pumpEvents(feed: EventFeed, options: PumpOptions): ReadableStream<Uint8Array> {
   const keepAliveMs = options.keepAliveMs ?? KEEP_ALIVE_MS;
   // Set when the client went away: a read still in flight then ends quietly (nobody to tell).
   let cancelled = false;
@@ -67,7 +99,7 @@ export function pumpEvents(events: ReadableStream<SseEvent>, options: PumpOption
       controller.enqueue(options.errorFrame(err));
     }
     controller.close();
-    reader.cancel().catch(() => {});
+    feed.cancel().catch(() => {});
   };
 
   return new ReadableStream<Uint8Array>({
@@ -80,27 +112,23 @@ export function pumpEvents(events: ReadableStream<SseEvent>, options: PumpOption
     },
     async pull(controller) {
       for (;;) {
-        const result = await reader.read().catch(readFailure);
+        const events = await feed.read().catch(readFailure);
         if (cancelled) return;
-        if (result instanceof ApiError) return finish(controller, result);
-        if (result.done) return finish(controller, endedEarly());
-        let step: PumpStep;
-        try {
-          step = options.step(result.value);
-        } catch (err) {
-          return finish(controller, toApiError(err));
+        if (events instanceof ApiError) return finish(controller, events);
+        if (events === null) return finish(controller, endedEarly());
+        const { frames, end } = stepAll(events, options.step);
+        if (frames.length > 0) {
+          controller.enqueue(concat(frames));
+          quiet = false;
         }
-        for (const frame of step.frames) controller.enqueue(frame);
-        if (step.frames.length > 0) quiet = false;
-        if (step.error) return finish(controller, step.error);
-        if (step.done) return finish(controller, null);
-        if (step.frames.length > 0) return;
+        if (end) return finish(controller, end === 'done' ? null : end);
+        if (frames.length > 0) return;
       }
     },
     cancel(reason) {
       clearInterval(keepAlive);
       cancelled = true;
-      return reader.cancel(reason);
+      return feed.cancel(reason);
     },
   });
 }
@@ -109,17 +137,24 @@ export function pumpEvents(events: ReadableStream<SseEvent>, options: PumpOption
  * Reads events until `visit` says the answer is complete. Throws an ApiError when `visit` does,
  * or when the stream breaks or ends first (so a `stream:false` client gets an HTTP error status).
  */
-export async function drainEvents(events: ReadableStream<SseEvent>, visit: (event: SseEvent) => boolean): Promise<void> {
-  const reader = events.getReader();
+export async function drainEvents(feed: EventFeed, visit: (event: SseEvent) => boolean): Promise<void> {
   try {
     for (;;) {
-      const result = await reader.read().catch((err: unknown) => {
+      const events = await feed.read().catch((err: unknown) => {
         throw readFailure(err);
       });
-      if (result.done) throw endedEarly();
-      if (visit(result.value)) return;
+      if (events === null) throw endedEarly();
+      for (const event of events) {
+        let complete: boolean;
+        try {
+          complete = visit(event);
+        } catch (err) {
+          throw err instanceof SseFormatError ? readFailure(err) : err;
+        }
+        if (complete) return;
+      }
     }
   } finally {
-    reader.cancel().catch(() => {});
+    feed.cancel().catch(() => {});
   }
 }

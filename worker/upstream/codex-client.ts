@@ -1,14 +1,15 @@
 /**
  * The one function that performs a model request for a user: token from the user's AuthBroker,
  * the upstream call with the Codex headers, one forced refresh and retry on 401, rate-limit
- * headers recorded, failures mapped to ApiErrors. It returns the parsed event stream; what the
- * client receives (pass-through, aggregation, Chat Completions) is decided by the caller.
+ * headers recorded, failures mapped to ApiErrors. It returns the upstream events as an EventFeed
+ * (translate/sse.ts) that the caller pulls; what the client receives (pass-through, aggregation,
+ * Chat Completions) is decided by the caller.
  */
 import { accessFromGrant } from '../accounts/auth-broker.ts';
 import { ApiError } from '../shared/errors.ts';
 import { parseRateLimitEvent, parseRateLimitHeaders, type RateLimitSnapshot } from './rate-limits.ts';
 import type { UpstreamResponsesBody } from '../translate/responses-request.ts';
-import { parseSseStream, type SseEvent } from '../translate/sse.ts';
+import { EventFeed } from '../translate/sse.ts';
 import { codexClientVersion, codexHeaders, MODELS_ETAG_HEADER, upstreamFetch } from './egress.ts';
 import {
   mapUpstreamResponse,
@@ -65,7 +66,7 @@ export async function openModelStream(
   env: Env,
   request: ModelRequest,
   options: ModelRequestOptions = {},
-): Promise<ReadableStream<SseEvent>> {
+): Promise<EventFeed> {
   const now = options.now ?? Date.now;
   const timeoutMs = options.headersTimeoutMs ?? UPSTREAM_HEADERS_TIMEOUT_MS;
   const idleMs = options.idleTimeoutMs ?? idleTimeoutFrom(env);
@@ -97,10 +98,15 @@ export async function openModelStream(
 
   if (!res.ok) throw await mapUpstreamResponse(res, now(), env.PUBLIC_APP_ORIGIN);
   if (!res.body) throw streamEndedEarlyError('upstream answered 2xx without a body');
-  return parseSseStream(withIdleTimeout(res.body, idleMs)).pipeThrough(
-    rateLimitObserver((data) => record(parseRateLimitEvent(data, now()))),
-  );
+  const feed = new EventFeed(res.body, { ms: idleMs, error: () => upstreamIdleError(idleMs) });
+  feed.observe((event) => {
+    if (event.type === RATE_LIMITS_EVENT) record(parseRateLimitEvent(event.data, now()));
+  });
+  return feed;
 }
+
+/** The backend's event with the account's current usage windows. */
+const RATE_LIMITS_EVENT = 'codex.rate_limits';
 
 /** UPSTREAM_IDLE_TIMEOUT_MS (milliseconds); empty means the default, anything else but a positive integer is a config error. */
 export function idleTimeoutFrom(env: Env): number {
@@ -113,40 +119,6 @@ export function idleTimeoutFrom(env: Env): number {
     });
   }
   return ms;
-}
-
-/**
- * Errors `body` with a 504 when a read waits longer than `ms` for the next upstream chunk, and
- * cancels the upstream read. The clock runs only while we wait on upstream (pull-based, nothing
- * read ahead), so a slow client never counts, and the keep-alive comments we send to the client
- * are downstream of it and cannot hide a stalled backend.
- */
-export function withIdleTimeout(body: ReadableStream<Uint8Array>, ms: number): ReadableStream<Uint8Array> {
-  const reader = body.getReader();
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const idle = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(upstreamIdleError(ms)), ms);
-        });
-        try {
-          const result = await Promise.race([reader.read(), idle]);
-          if (result.done) controller.close();
-          else controller.enqueue(result.value);
-        } catch (err) {
-          controller.error(err);
-          reader.cancel(err).catch(() => {});
-        } finally {
-          clearTimeout(timer);
-        }
-      },
-      cancel(reason) {
-        return reader.cancel(reason);
-      },
-    },
-    { highWaterMark: 0 },
-  );
 }
 
 /** One upstream attempt, with the header timeout and the client's abort signal applied. */
@@ -193,16 +165,6 @@ function noteModelsEtag(request: ModelRequest, seen: string | null, refresh: (se
       console.error(JSON.stringify({ event: 'model_catalog_refresh_failed', error: String(err) }));
     }),
   );
-}
-
-/** Passes events through, telling `onRateLimits` about `codex.rate_limits` events on the way. */
-function rateLimitObserver(onRateLimits: (data: Record<string, unknown>) => void): TransformStream<SseEvent, SseEvent> {
-  return new TransformStream({
-    transform(event, controller) {
-      if (event.type === 'codex.rate_limits') onRateLimits(event.data);
-      controller.enqueue(event);
-    },
-  });
 }
 
 /**

@@ -191,7 +191,7 @@ export async function handleResponses(state: FakeCodexState, req: IncomingMessag
 
   switch (s.kind) {
     case 'ok':
-      return streamTo(successStream(ctx, s));
+      return s.eventsPerChunk ? writePaced(res, successStream(ctx, s), rateHeaders, s.eventsPerChunk) : streamTo(successStream(ctx, s));
     case 'slow':
       return streamTo(successStream(ctx, s), { delayMs: s.delayMs });
     case 'stall':
@@ -327,6 +327,21 @@ async function writeStream(
     });
     if ('event' in frame) events++;
     if (!flushed) await drainedOrClosed(res);
+  }
+  res.end();
+}
+
+/**
+ * Writes `perChunk` events per write and waits until each write has left (and the event loop has
+ * turned) before the next, so the client reads them as separate network chunks.
+ */
+async function writePaced(res: ServerResponse, frames: SseFrame[], rateHeaders: Record<string, string>, perChunk: number): Promise<void> {
+  res.writeHead(200, sseHeaders(rateHeaders));
+  res.flushHeaders();
+  for (let at = 0; at < frames.length && !res.destroyed; at += perChunk) {
+    const text = frames.slice(at, at + perChunk).map(encodeFrame).join('');
+    await new Promise((resolve) => res.write(text, resolve));
+    await new Promise((resolve) => setImmediate(resolve));
   }
   res.end();
 }

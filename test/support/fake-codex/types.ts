@@ -100,6 +100,12 @@ export type OkOptions = {
   usage?: UsageSpec;
   /** Characters per delta (text, summary and arguments); default 8. */
   chunkSize?: number;
+  /**
+   * Benchmarks: write this many events per network chunk and let each chunk leave before the
+   * next (1 = one event per chunk, as the real backend streams). Unset, frames are written back
+   * to back and the socket may merge them.
+   */
+  eventsPerChunk?: number;
 };
 
 /** One scripted answer of `POST /backend-api/codex/responses` for an account. */

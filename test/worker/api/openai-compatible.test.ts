@@ -2,7 +2,8 @@ import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { env, exports } from 'cloudflare:workers';
 import { describe, expect, it, vi } from 'vitest';
 import app from '../../../worker/index.ts';
-import { parseSseStream, type SseEvent } from '../../../worker/translate/sse.ts';
+import type { SseEvent } from '../../../worker/translate/sse.ts';
+import { parseSseStream } from '../helpers/sse.ts';
 import type { RecordedRequest, ResponseStep } from '../../support/fake-codex/types.ts';
 import { seedUser, type SeededUser } from '../helpers/seed-user.ts';
 

@@ -1,6 +1,7 @@
 import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { parseSseStream, type SseEvent } from '../../../worker/translate/sse.ts';
+import type { SseEvent } from '../../../worker/translate/sse.ts';
+import { parseSseStream } from '../helpers/sse.ts';
 import { FAKE_SEARCH_RESULT, type RecordedRequest } from '../../support/fake-codex/types.ts';
 import { seedUser, type SeededUser } from '../helpers/seed-user.ts';
 

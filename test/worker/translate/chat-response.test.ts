@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { chatSseStream, collectChatCompletion } from '../../../worker/translate/chat-response.ts';
 import type { ChatStreamOptions } from '../../../worker/translate/chat-stream.ts';
-import { parseSseStream, type SseEvent } from '../../../worker/translate/sse.ts';
+import { EventFeed } from '../../../worker/translate/sse.ts';
 import {
   ARGS_A, ARGS_B, CHAT_USAGE, failed, FULL_STREAM, MESSAGE_EVENTS, OPENING_EVENTS, SUMMARY, TEXT, TEXT_STREAM, toSse,
 } from '../fixtures/chat-streams.ts';
 import { rejection } from '../helpers/rejection.ts';
+import { bytesOf, feedOf as eventsOf, pushedFeed } from '../helpers/sse.ts';
 
 const OPTIONS: ChatStreamOptions = {
   id: 'chatcmpl-test',
@@ -16,36 +17,6 @@ const OPTIONS: ChatStreamOptions = {
   stop: [],
   legacyFunctions: false,
 };
-
-/** Hands the events out one read at a time, then ends (or fails, like a dropped connection); counts cancels. */
-function eventsOf(list: Record<string, unknown>[], tail?: Error) {
-  let at = 0;
-  const state = { cancelled: false };
-  const stream = new ReadableStream<SseEvent>(
-    {
-      pull(controller) {
-        const data = list[at++];
-        if (data) controller.enqueue({ type: String(data.type), data });
-        else if (tail) controller.error(tail);
-        else controller.close();
-      },
-      cancel() {
-        state.cancelled = true;
-      },
-    },
-    { highWaterMark: 0 },
-  );
-  return Object.assign(stream, { state });
-}
-
-function bytesStream(chunks: Uint8Array[]): ReadableStream<Uint8Array> {
-  return new ReadableStream({
-    start(controller) {
-      for (const chunk of chunks) controller.enqueue(chunk);
-      controller.close();
-    },
-  });
-}
 
 async function text(stream: ReadableStream<Uint8Array>): Promise<string> {
   return new Response(stream).text();
@@ -68,25 +39,25 @@ describe('the streamed Chat answer', () => {
 
   it('gives the same frames whatever byte offset the network splits the upstream stream at', async () => {
     const bytes = new TextEncoder().encode(toSse(FULL_STREAM));
-    const expected = await text(chatSseStream(parseSseStream(bytesStream([bytes])), OPTIONS));
+    const expected = await text(chatSseStream(new EventFeed(bytesOf([bytes])), OPTIONS));
     expect(payloads(expected).length).toBeGreaterThan(15);
     for (let at = 1; at < bytes.length; at++) {
       const split = [bytes.slice(0, at), bytes.slice(at)];
-      const got = await text(chatSseStream(parseSseStream(bytesStream(split)), OPTIONS));
+      const got = await text(chatSseStream(new EventFeed(bytesOf(split)), OPTIONS));
       // Cheap comparison first: a diff per offset would dominate the run time.
       if (got !== expected) expect(got, `split at byte ${at}`).toBe(expected);
     }
   }, 120_000);
 
   it('reads CRLF frames, comments and keep-alives like plain ones', async () => {
-    const plain = await text(chatSseStream(parseSseStream(bytesStream([new TextEncoder().encode(toSse(FULL_STREAM))])), OPTIONS));
+    const plain = await text(chatSseStream(new EventFeed(bytesOf([new TextEncoder().encode(toSse(FULL_STREAM))])), OPTIONS));
     const crlf = new TextEncoder().encode(toSse(FULL_STREAM, '\r\n'));
     const bytewise = Array.from(crlf, (b) => Uint8Array.of(b));
-    expect(await text(chatSseStream(parseSseStream(bytesStream(bytewise)), OPTIONS))).toBe(plain);
+    expect(await text(chatSseStream(new EventFeed(bytesOf(bytewise)), OPTIONS))).toBe(plain);
   });
 
   it('sends the role chunk before the backend has said anything', async () => {
-    const never = new ReadableStream<SseEvent>();
+    const never = new EventFeed(new ReadableStream<Uint8Array>());
     const reader = chatSseStream(never, OPTIONS).getReader();
     const first = new TextDecoder().decode((await reader.read()).value);
     expect(JSON.parse(first.replace(/^data: /, ''))).toMatchObject({ choices: [{ delta: { role: 'assistant', content: '' } }] });
@@ -94,13 +65,8 @@ describe('the streamed Chat answer', () => {
   });
 
   it('sends keep-alive comments while the backend is silent, then carries on', async () => {
-    let push!: (data: Record<string, unknown>) => void;
-    const upstream = new ReadableStream<SseEvent>({
-      start(controller) {
-        push = (data) => controller.enqueue({ type: String(data.type), data });
-      },
-    });
-    const reader = chatSseStream(upstream, { ...OPTIONS, keepAliveMs: 5 }).getReader();
+    const { feed, push } = pushedFeed();
+    const reader = chatSseStream(feed, { ...OPTIONS, keepAliveMs: 5 }).getReader();
     const next = async () => new TextDecoder().decode((await reader.read()).value);
     expect(await next()).toMatch(/"role":"assistant"/);
     expect(await next()).toBe(': keep-alive\n\n');

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { ChatStreamTranslator, type ChatStreamOptions } from '../../../worker/translate/chat-stream.ts';
 import type { ChatChunk } from '../../../worker/translate/chat-types.ts';
-import type { SseEvent } from '../../../worker/translate/sse.ts';
 import { StopSequenceFilter } from '../../../worker/translate/stop-sequences.ts';
 import {
   ARGS_A, ARGS_B, CHAT_USAGE, COMPLETED, failed, FULL_STREAM, incomplete, MESSAGE_EVENTS, OPENING_EVENTS,
   RAW_REASONING_STREAM, SUMMARY, TEXT, TEXT_STREAM, WHOLE_ITEMS_STREAM,
 } from '../fixtures/chat-streams.ts';
 import { rejection } from '../helpers/rejection.ts';
+import { eventOf } from '../helpers/sse.ts';
 
 const OPTIONS: ChatStreamOptions = {
   id: 'chatcmpl-test',
@@ -19,12 +19,10 @@ const OPTIONS: ChatStreamOptions = {
   legacyFunctions: false,
 };
 
-const asEvent = (data: Record<string, unknown>): SseEvent => ({ type: String(data.type), data });
-
 function translate(events: Record<string, unknown>[], options: Partial<ChatStreamOptions> = {}): ChatChunk[] {
   const translator = new ChatStreamTranslator({ ...OPTIONS, ...options });
   const chunks = [translator.start()];
-  for (const event of events) chunks.push(...translator.push(asEvent(event)));
+  for (const event of events) chunks.push(...translator.push(eventOf(event)));
   return chunks;
 }
 
@@ -163,11 +161,11 @@ describe('translating a Codex stream into chat.completion.chunk objects', () => 
 
   it('throws the mapped error for response.failed and for an error event', async () => {
     const translator = new ChatStreamTranslator(OPTIONS);
-    const tooLong = await rejection(Promise.resolve().then(() => translator.push(asEvent(failed('context_length_exceeded', 'Too long.')))));
+    const tooLong = await rejection(Promise.resolve().then(() => translator.push(eventOf(failed('context_length_exceeded', 'Too long.')))));
     expect(tooLong).toMatchObject({ status: 400, code: 'context_length_exceeded' });
     const resetsAt = 1_900_000_000;
     const limit = { type: 'error', error: { type: 'usage_limit_reached', message: 'limit', resets_at: resetsAt } };
-    const err = await rejection(Promise.resolve().then(() => new ChatStreamTranslator(OPTIONS).push(asEvent(limit))));
+    const err = await rejection(Promise.resolve().then(() => new ChatStreamTranslator(OPTIONS).push(eventOf(limit))));
     expect(err).toMatchObject({ status: 429, code: 'usage_limit_reached' });
     expect(err.message).toContain(new Date(resetsAt * 1000).toISOString());
   });
@@ -200,8 +198,8 @@ describe('stop sequences', () => {
 
   it('stops translating after the stop sequence', () => {
     const translator = new ChatStreamTranslator({ ...OPTIONS, stop: ['Paris'] });
-    translator.push(asEvent(MESSAGE_EVENTS[2]!));
+    translator.push(eventOf(MESSAGE_EVENTS[2]!));
     expect(translator.finished).toBe(true);
-    expect(translator.push(asEvent(COMPLETED))).toEqual([]);
+    expect(translator.push(eventOf(COMPLETED))).toEqual([]);
   });
 });

@@ -2,31 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { collectMessage, messagesSseStream } from '../../../worker/translate/messages-response.ts';
 import type { MessagesStreamOptions } from '../../../worker/translate/messages-stream.ts';
 import type { AnthropicUsage } from '../../../worker/translate/messages-types.ts';
-import { parseSseStream, type SseEvent } from '../../../worker/translate/sse.ts';
+import { EventFeed } from '../../../worker/translate/sse.ts';
+import { feedOf } from '../helpers/sse.ts';
 import { ARGS_A, failed, FULL_STREAM, OPENING_EVENTS, SUMMARY, TEXT, TEXT_STREAM, toSse } from '../fixtures/chat-streams.ts';
 import { rejection } from '../helpers/rejection.ts';
 
 const OPTIONS: MessagesStreamOptions = { id: 'msg_test', model: 'claude-opus-4-1', stop: [], thinking: true };
 
-function eventsOf(list: Record<string, unknown>[], tail?: Error) {
-  let at = 0;
-  const state = { cancelled: false };
-  const stream = new ReadableStream<SseEvent>(
-    {
-      pull(controller) {
-        const data = list[at++];
-        if (data) controller.enqueue({ type: String(data.type), data });
-        else if (tail) controller.error(tail);
-        else controller.close();
-      },
-      cancel() {
-        state.cancelled = true;
-      },
-    },
-    { highWaterMark: 0 },
-  );
-  return Object.assign(stream, { state });
-}
+const eventsOf = feedOf;
 
 function bytesStream(chunks: Uint8Array[]): ReadableStream<Uint8Array> {
   return new ReadableStream({
@@ -60,10 +43,10 @@ describe('the streamed Anthropic answer', () => {
 
   it('gives the same frames whatever byte offset the network splits the upstream stream at', async () => {
     const bytes = new TextEncoder().encode(toSse(FULL_STREAM));
-    const expected = await text(messagesSseStream(parseSseStream(bytesStream([bytes])), OPTIONS));
+    const expected = await text(messagesSseStream(new EventFeed(bytesStream([bytes])), OPTIONS));
     expect(expected).toContain('signature_delta');
     for (let at = 1; at < bytes.length; at++) {
-      const got = await text(messagesSseStream(parseSseStream(bytesStream([bytes.slice(0, at), bytes.slice(at)])), OPTIONS));
+      const got = await text(messagesSseStream(new EventFeed(bytesStream([bytes.slice(0, at), bytes.slice(at)])), OPTIONS));
       // Cheap comparison first: a diff per offset would dominate the run time.
       if (got !== expected) expect(got, `split at byte ${at}`).toBe(expected);
     }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MessagesStreamTranslator, type MessagesStreamOptions } from '../../../worker/translate/messages-stream.ts';
 import type { MessagesEvent } from '../../../worker/translate/messages-types.ts';
 import { MessageBuilder } from '../../../worker/translate/messages-response.ts';
-import type { SseEvent } from '../../../worker/translate/sse.ts';
+import { eventOf } from '../helpers/sse.ts';
 import {
   ARGS_A, ARGS_B, COMPLETED, failed, FULL_STREAM, incomplete, MESSAGE_EVENTS, OPENING_EVENTS, RAW_REASONING_STREAM, SUMMARY, TEXT,
   TEXT_STREAM, WHOLE_ITEMS_STREAM,
@@ -10,7 +10,7 @@ import {
 
 const OPTIONS: MessagesStreamOptions = { id: 'msg_test', model: 'claude-sonnet-4-5', stop: [], thinking: true };
 
-const asEvent = (data: Record<string, unknown>): SseEvent => ({ type: String(data.type), data });
+const asEvent = eventOf;
 
 function translate(events: Record<string, unknown>[], options: Partial<MessagesStreamOptions> = {}): MessagesEvent[] {
   const translator = new MessagesStreamTranslator({ ...OPTIONS, ...options });

@@ -1,25 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../../../worker/shared/errors.ts';
 import { collectResponse, responsesSseStream } from '../../../worker/translate/responses-stream.ts';
-import { parseSseStream, type SseEvent } from '../../../worker/translate/sse.ts';
-import { CALL_A, CALL_B, EVENTS, MESSAGE_ITEM, MESSAGE_TEXT, REASONING_ITEM, USAGE } from '../fixtures/codex-stream.ts';
+import { EventFeed, type SseEvent } from '../../../worker/translate/sse.ts';
+import { CALL_A, CALL_B, EVENTS, MESSAGE_ITEM, MESSAGE_TEXT, REASONING_ITEM, SSE_TEXT, toSseText, USAGE } from '../fixtures/codex-stream.ts';
 import { rejection } from '../helpers/rejection.ts';
-
-/** Hands the events out one read at a time, then ends (or fails, like a dropped connection). */
-function eventsOf(list: Array<Record<string, unknown>>, tail?: Error): ReadableStream<SseEvent> {
-  let at = 0;
-  return new ReadableStream(
-    {
-      pull(controller) {
-        const data = list[at++];
-        if (data) controller.enqueue({ type: String(data.type), data });
-        else if (tail) controller.error(tail);
-        else controller.close();
-      },
-    },
-    { highWaterMark: 0 },
-  );
-}
+import { bytesOf, feedOf as eventsOf, parseSseStream, pushedFeed } from '../helpers/sse.ts';
 
 const withoutTerminal = EVENTS.filter((e) => e.type !== 'response.completed');
 
@@ -110,13 +95,8 @@ describe('streaming to a /v1/responses client', () => {
   });
 
   it('delivers each event before the next one exists upstream (no buffering)', async () => {
-    let push!: (e: Record<string, unknown>) => void;
-    const upstream = new ReadableStream<SseEvent>({
-      start(controller) {
-        push = (data) => controller.enqueue({ type: String(data.type), data });
-      },
-    });
-    const reader = responsesSseStream(upstream).getReader();
+    const { feed, push } = pushedFeed();
+    const reader = responsesSseStream(feed).getReader();
     push(EVENTS[0]!);
     const first = new TextDecoder().decode((await reader.read()).value);
     expect(first).toMatch(/^event: response.created\n/);
@@ -176,18 +156,56 @@ describe('streaming to a /v1/responses client', () => {
   });
 
   it('cancels the upstream read when the client goes away', async () => {
-    let cancelled: unknown = null;
-    const upstream = new ReadableStream<SseEvent>({
-      start(controller) {
-        controller.enqueue({ type: 'response.created', data: EVENTS[0]! });
-      },
-      cancel(reason) {
-        cancelled = reason ?? 'cancelled';
-      },
-    });
-    const reader = responsesSseStream(upstream).getReader();
+    const { feed, push, cancelled } = pushedFeed();
+    push(EVENTS[0]!);
+    const reader = responsesSseStream(feed).getReader();
     await reader.read();
     await reader.cancel('client disconnected');
-    expect(cancelled).toBe('client disconnected');
+    expect(cancelled()).toBe('client disconnected');
+  });
+});
+
+describe('passing the backend’s bytes on', () => {
+  const decoder = new TextDecoder();
+  /** The upstream frames a client receives unchanged: every Responses API event but the terminal one. */
+  const passedOn = (text: string) =>
+    text.split(/(?<=\n\n)/).filter((frame) => /^event: response\.(?!completed)/.test(frame) && !frame.includes('something_new')).join('');
+
+  it('sends every event it does not change exactly as upstream sent it, however the network split the stream', async () => {
+    const upstream = new TextEncoder().encode(SSE_TEXT);
+    const expected = passedOn(SSE_TEXT);
+    for (let at = 1; at < upstream.length; at += 13) {
+      const text = decoder.decode(await new Response(responsesSseStream(new EventFeed(bytesOf([upstream.slice(0, at), upstream.slice(at)])))).arrayBuffer());
+      const completed = text.lastIndexOf('event: response.completed\n');
+      if (text.slice(0, completed) !== expected) expect(text.slice(0, completed), `split at ${at}`).toBe(expected);
+      expect(JSON.parse(text.slice(completed).split('\ndata: ')[1]!).response.output).toEqual([REASONING_ITEM, MESSAGE_ITEM, CALL_A, CALL_B]);
+    }
+  });
+
+  it('keeps upstream’s own spelling of an event it passes on (field order, spacing, escapes)', async () => {
+    const created = 'event: response.created\ndata:{"response":{"id":"resp_1","output":[]},"type":"response.created","note":"\\u00e9"}\n\n';
+    const delta = 'event: response.output_text.delta\r\ndata: {"type":"response.output_text.delta","item_id":"m","delta":"hi"}\r\n\r\n';
+    const completed = toSseText([{ type: 'response.completed', response: { id: 'resp_1', status: 'completed', output: [] } }]).replace(/^: keep-alive\n\n/m, '');
+    const body = bytesOf([created, delta, completed].map((t) => new TextEncoder().encode(t)));
+    const text = await new Response(responsesSseStream(new EventFeed(body))).text();
+    expect(text.startsWith(created + delta)).toBe(true);
+    expect(text.slice(created.length + delta.length)).toMatch(/^event: response\.completed\ndata: /);
+  });
+
+  it('still ends a failed stream with response.failed (its output rebuilt) and an error frame', async () => {
+    const upstream = new TextEncoder().encode(toSseText(withoutTerminal));
+    const frames: SseEvent[] = [];
+    for await (const e of parseSseStream(responsesSseStream(new EventFeed(bytesOf([upstream]))))) frames.push(e);
+    expect(frames.map((f) => f.type).slice(-2)).toEqual(['response.failed', 'error']);
+    expect((frames.at(-2)?.data.response as { output: unknown[] }).output).toEqual([REASONING_ITEM, MESSAGE_ITEM, CALL_A, CALL_B]);
+  });
+
+  it('ends the stream with an error when an event it would pass on is not JSON', async () => {
+    const bad = 'event: response.output_text.delta\ndata: {"type":"response.output_text.delta",\n\n';
+    const body = bytesOf([toSseText(EVENTS.slice(0, 2)), bad].map((t) => new TextEncoder().encode(t)));
+    const frames: SseEvent[] = [];
+    for await (const e of parseSseStream(responsesSseStream(new EventFeed(body)))) frames.push(e);
+    expect(frames.map((f) => f.type)).toEqual(['response.created', 'response.in_progress', 'response.failed', 'error']);
+    expect(frames.at(-1)?.data).toMatchObject({ code: 'upstream_error' });
   });
 });

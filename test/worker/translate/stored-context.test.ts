@@ -2,9 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { ApiError } from '../../../worker/shared/errors.ts';
 import { MODELS } from '../helpers/models.ts';
 import { normalizeResponsesRequest } from '../../../worker/translate/responses-request.ts';
-import type { SseEvent } from '../../../worker/translate/sse.ts';
+import { finalResponseTap } from '../../../worker/translate/responses-stream.ts';
+import { feedOf } from '../helpers/sse.ts';
 import {
-  currentTurnCallIds, expandStoredInput, observeTurn, referencedIds, toolTurnReasoning, withToolReasoning,
+  currentTurnCallIds, expandStoredInput, observedTurn, referencedIds, toolTurnReasoning, withToolReasoning,
   type ObservedTurn, type StoreAnswer,
 } from '../../../worker/translate/stored-context.ts';
 
@@ -107,31 +108,30 @@ describe('Chat reasoning across tool turns', () => {
 });
 
 describe('observing an answer', () => {
-  async function run(events: SseEvent[]): Promise<{ seen: SseEvent[]; turns: ObservedTurn[] }> {
+  async function run(events: Record<string, unknown>[]): Promise<{ seen: string[]; turns: ObservedTurn[] }> {
     const turns: ObservedTurn[] = [];
-    const source = new ReadableStream<SseEvent>({
-      start(controller) {
-        for (const event of events) controller.enqueue(event);
-        controller.close();
-      },
-    });
-    const seen: SseEvent[] = [];
-    for await (const event of source.pipeThrough(observeTurn((turn) => turns.push(turn)))) seen.push(event);
+    const feed = feedOf(events);
+    feed.observe(finalResponseTap((final) => {
+      const turn = observedTurn(final);
+      if (turn) turns.push(turn);
+    }));
+    const seen: string[] = [];
+    for (let batch = await feed.read(); batch !== null; batch = await feed.read()) seen.push(...batch.map((e) => JSON.stringify(e.data)));
     return { seen, turns };
   }
 
-  const item = (data: Record<string, unknown>): SseEvent => ({ type: 'response.output_item.done', data: { type: 'response.output_item.done', item: data } });
-  const created: SseEvent = { type: 'response.created', data: { type: 'response.created', response: { id: 'resp_1', output: [] } } };
+  const item = (data: Record<string, unknown>) => ({ type: 'response.output_item.done', item: data });
+  const created = { type: 'response.created', response: { id: 'resp_1', output: [] } };
 
   it('passes every event through unchanged and reports the finished items at the end', async () => {
-    const events = [created, item(reasoning), item(call('call_a')), { type: 'response.completed', data: { type: 'response.completed', response: { id: 'resp_1', output: [] } } }];
+    const events = [created, item(reasoning), item(call('call_a')), { type: 'response.completed', response: { id: 'resp_1', output: [] } }];
     const { seen, turns } = await run(events);
-    expect(seen).toEqual(events);
+    expect(seen).toEqual(events.map((e) => JSON.stringify(e)));
     expect(turns).toEqual([{ responseId: 'resp_1', output: [reasoning, call('call_a')] }]);
   });
 
   it('reports nothing for a failed or cut answer', async () => {
-    expect((await run([created, item(reasoning), { type: 'response.failed', data: { type: 'response.failed', response: { id: 'resp_1' } } }])).turns).toEqual([]);
+    expect((await run([created, item(reasoning), { type: 'response.failed', response: { id: 'resp_1' } }])).turns).toEqual([]);
     expect((await run([created, item(reasoning)])).turns).toEqual([]);
   });
 });

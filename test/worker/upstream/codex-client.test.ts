@@ -5,10 +5,11 @@ import { openModelStream, sessionIdFor, type ModelRequest } from '../../../worke
 import { findOrCreateUser } from '../../../worker/db/users.ts';
 import { ApiError } from '../../../worker/shared/errors.ts';
 import { normalizeResponsesRequest } from '../../../worker/translate/responses-request.ts';
-import type { SseEvent } from '../../../worker/translate/sse.ts';
+import type { EventFeed, SseEvent } from '../../../worker/translate/sse.ts';
 import type { ResponseStep } from '../../support/fake-codex/types.ts';
 import { seedUser } from '../helpers/seed-user.ts';
 import { rejection } from '../helpers/rejection.ts';
+import { drainFeed } from '../helpers/sse.ts';
 
 function modelRequest(userId: string, extra: Partial<ModelRequest> = {}): ModelRequest & { pending: Promise<unknown>[] } {
   const pending: Promise<unknown>[] = [];
@@ -28,9 +29,9 @@ async function scripted(steps: ResponseStep[]) {
   return user;
 }
 
-async function drain(stream: ReadableStream<SseEvent>): Promise<SseEvent[]> {
-  const events: SseEvent[] = [];
-  for await (const e of stream) events.push(e);
+async function drain(feed: EventFeed): Promise<SseEvent[]> {
+  const { events, error } = await drainFeed(feed);
+  if (error) throw error;
   return events;
 }
 
@@ -53,9 +54,8 @@ describe('openModelStream', () => {
   it('aborts the upstream request when the client disconnects mid-stream', async () => {
     const user = await scripted([{ kind: 'hang' }]);
     const client = new AbortController();
-    const stream = await openModelStream(env, modelRequest(user.userId, { signal: client.signal }));
-    const reader = stream.getReader();
-    const pendingRead = reader.read();
+    const feed = await openModelStream(env, modelRequest(user.userId, { signal: client.signal }));
+    const pendingRead = feed.read();
     client.abort();
     await expect(pendingRead).rejects.toBeDefined();
     await vi.waitFor(async () => expect((await user.fake.accountStats(user.accountId)).aborted).toBe(1), { timeout: 5000 });

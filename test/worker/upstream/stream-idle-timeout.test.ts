@@ -2,11 +2,13 @@ import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { env } from 'cloudflare:workers';
 import { describe, expect, it, vi } from 'vitest';
 import app from '../../../worker/index.ts';
-import { idleTimeoutFrom, openModelStream, withIdleTimeout, type ModelRequest } from '../../../worker/upstream/codex-client.ts';
+import { idleTimeoutFrom, openModelStream, type ModelRequest } from '../../../worker/upstream/codex-client.ts';
 import { chatSseStream } from '../../../worker/translate/chat-response.ts';
 import { MODELS } from '../helpers/models.ts';
 import { normalizeResponsesRequest } from '../../../worker/translate/responses-request.ts';
-import { parseSseStream, type SseEvent } from '../../../worker/translate/sse.ts';
+import { EventFeed, type SseEvent } from '../../../worker/translate/sse.ts';
+import { drainFeed as drain, parseSseStream } from '../helpers/sse.ts';
+import { upstreamIdleError } from '../../../worker/upstream/error-mapping.ts';
 import type { ResponseStep } from '../../support/fake-codex/types.ts';
 import { seedUser, type SeededUser } from '../helpers/seed-user.ts';
 
@@ -18,16 +20,6 @@ async function scripted(steps: ResponseStep[]): Promise<SeededUser> {
   const user = await seedUser();
   await user.fake.scriptResponses(user.accountId, steps);
   return user;
-}
-
-async function drain(stream: ReadableStream<SseEvent>): Promise<{ events: SseEvent[]; error: unknown }> {
-  const events: SseEvent[] = [];
-  try {
-    for await (const e of stream) events.push(e);
-    return { events, error: null };
-  } catch (error) {
-    return { events, error };
-  }
 }
 
 /** The Worker with a short idle period, as an operator would set UPSTREAM_IDLE_TIMEOUT_MS. */
@@ -80,7 +72,7 @@ describe('a stream that stops sending', () => {
         cancelled = true;
       },
     });
-    const answer = chatSseStream(parseSseStream(withIdleTimeout(silent, 400)), {
+    const answer = chatSseStream(new EventFeed(silent, { ms: 400, error: () => upstreamIdleError(400) }), {
       id: 'chatcmpl-1', created: 0, model: 'gpt-5.5', includeUsage: false, reasoningDisplay: 'hidden', stop: [],
       legacyFunctions: false, keepAliveMs: 50,
     });
