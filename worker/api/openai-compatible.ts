@@ -19,6 +19,8 @@ import { normalizeResponsesRequest, type UpstreamResponsesBody } from '../transl
 import { collectResponse, responsesSseStream } from '../translate/responses-stream.ts';
 import { SSE_HEADERS, type SseEvent } from '../translate/sse.ts';
 import { chatInputWithReasoning, rememberResponse, rememberToolReasoning, resolveResponsesInput } from './continuity.ts';
+import { checkModelAllowed } from '../accounts/key-limits.ts';
+import { meteredModelCall } from './usage-recording.ts';
 
 /** Largest request body accepted (images arrive inline as data URLs). */
 export const MAX_REQUEST_BODY_BYTES = 20 * 1024 * 1024;
@@ -94,10 +96,12 @@ async function openUpstream(
   access: CallerModels,
   body: UpstreamResponsesBody,
   clientCacheKey: string | null,
+  requestedModel: string,
 ): Promise<ReadableStream<SseEvent>> {
   const { userId, linkVersion } = c.get('caller');
+  checkModelAllowed(c.get('admission').allowedModels, requestedModel, body.model);
   const promptCacheKey = clientCacheKey ?? (await conversationCacheKey(userId, body));
-  return openModelStream(c.env, {
+  return meteredModelCall(c, { model: requestedModel, effort: (body.reasoning as { effort?: unknown } | undefined)?.effort }, () => openModelStream(c.env, {
     userId,
     linkVersion,
     body: { ...body, prompt_cache_key: promptCacheKey },
@@ -106,15 +110,18 @@ async function openUpstream(
     waitUntil: waitUntilOf(c),
     grant: access.grant,
     modelsEtag: access.modelsEtag,
-  });
+  }));
 }
 
 const waitUntilOf = (c: Context<AppEnv>) => (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise);
 
-/** The caller's token and catalog (one AuthBroker call); `fresh` waits for a stale catalog to be revalidated. */
+/**
+ * The caller's token and catalog, as the key check's AuthBroker call brought them; `fresh` waits
+ * for a stale catalog to be revalidated (a second call, only then).
+ */
 function modelsFor(c: Context<AppEnv>, fresh = false): Promise<CallerModels> {
   const { userId, linkVersion } = c.get('caller');
-  return callerModels(c.env, userId, waitUntilOf(c), { fresh, linkVersion });
+  return callerModels(c.env, userId, waitUntilOf(c), { fresh, linkVersion, admitted: c.get('admission') });
 }
 
 /** The events, watched on their way by `observer` (when there is one). */
@@ -133,7 +140,7 @@ export async function answerChat(c: Context<AppEnv>, raw: unknown): Promise<Resp
   logIgnored(request.ignored);
   const userId = c.get('caller').userId;
   const input = await chatInputWithReasoning(c.env, userId, request.body.input as Record<string, unknown>[]);
-  const upstream = await openUpstream(c, access, { ...request.body, input }, request.promptCacheKey).catch((err: unknown) => {
+  const upstream = await openUpstream(c, access, { ...request.body, input }, request.promptCacheKey, request.model).catch((err: unknown) => {
     throw chatError(err);
   });
   const events = observed(upstream, rememberToolReasoning(c.env, userId, waitUntilOf(c)));
@@ -170,7 +177,8 @@ export const openAiCompatibleApp = new Hono<AppEnv>()
     logIgnored(request.ignored);
     const userId = c.get('caller').userId;
     const { history, input } = await resolveResponsesInput(c.env, userId, request);
-    const upstream = await openUpstream(c, access, { ...request.body, input: [...history, ...input] }, request.promptCacheKey);
+    const requested = (raw as { model: string }).model;
+    const upstream = await openUpstream(c, access, { ...request.body, input: [...history, ...input] }, request.promptCacheKey, requested);
     const remember = rememberResponse(c.env, userId, waitUntilOf(c), {
       store: request.store,
       previousResponseId: request.storeQuery.previousResponseId,

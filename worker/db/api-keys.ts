@@ -62,10 +62,23 @@ export async function revokeApiKey(db: D1Database, userId: string, keyId: string
   return result.meta.changes === 1;
 }
 
-/** Records use at most once a minute per key, so busy keys do not write on every request. */
-export async function touchApiKey(db: D1Database, keyId: string, now: number): Promise<void> {
-  await db
-    .prepare('UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)')
-    .bind(now, keyId, now - 60_000)
+/** The limits a user sets on a key (null: no limit). */
+export interface ApiKeyLimits {
+  maxRequestsPerDay: number | null;
+  maxTokensPerDay: number | null;
+  allowedModels: string[] | null;
+  expiresAt: number | null;
+}
+
+/** Sets a key's limits; false when it is not the user's or is revoked. */
+export async function updateApiKeyLimits(db: D1Database, userId: string, keyId: string, limits: ApiKeyLimits): Promise<boolean> {
+  const result = await db
+    .prepare(
+      `UPDATE api_keys SET max_requests_per_day = ?, max_tokens_per_day = ?, allowed_models = ?, expires_at = ?
+       WHERE id = ? AND user_id = ? AND revoked_at IS NULL`,
+    )
+    .bind(limits.maxRequestsPerDay, limits.maxTokensPerDay, limits.allowedModels === null ? null : JSON.stringify(limits.allowedModels),
+      limits.expiresAt, keyId, userId)
     .run();
+  return result.meta.changes === 1;
 }
