@@ -213,6 +213,13 @@ export class AuthBroker extends DurableObject<Env> {
     return this.#keys.today(keyId, Date.now());
   }
 
+  /** The model ids the account offers (listed ones), for the limits page; null without a usable link. */
+  async accountModelIds(userId: string): Promise<string[] | null> {
+    const access = await this.getModelAccess(userId);
+    const catalog = access.models?.catalog;
+    return catalog ? catalog.models.filter((model) => model.listed).map((model) => model.slug) : null;
+  }
+
   /** Revokes a key; requests with it are refused from the moment this returns. False when not the user's or already revoked. */
   async revokeKey(userId: string, keyId: string): Promise<boolean> {
     try {

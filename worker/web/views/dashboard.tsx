@@ -179,6 +179,9 @@ const Keys: FC<{ keys: ApiKeyRow[]; csrfToken: string; form?: { name: string; er
                   <td class="key-created"><Time ms={key.created_at} /></td>
                   <td class="key-used">{key.last_used_at ? <Time ms={key.last_used_at} relative /> : <span class="muted">Never</span>}</td>
                   <td class="actions">
+                    <a class="button button-small" href={`/dashboard/keys/${key.id}/limits`}>
+                      Limits…<span class="visually-hidden"> of {key.name}</span>
+                    </a>{' '}
                     <a class="button button-small button-danger-quiet" href={`/dashboard/keys/${key.id}/revoke`}>
                       Revoke…<span class="visually-hidden"> {key.name}</span>
                     </a>
