@@ -11,7 +11,7 @@ import type { MiddlewareHandler } from 'hono';
 import type { Admission } from '../accounts/auth-broker.ts';
 import { hashProxyKey } from '../accounts/crypto.ts';
 import { keyRefusalError, type KeyRefusal } from '../accounts/key-limits.ts';
-import { findApiKeyByHash } from '../db/api-keys.ts';
+import { lookupApiKeyByHash } from '../db/api-keys.ts';
 import { ApiError } from '../shared/errors.ts';
 import { extractProxyKey, isWellFormedProxyKey } from '../accounts/proxy-keys.ts';
 import { urlCarriesKey } from '../shared/log-url.ts';
@@ -71,8 +71,9 @@ export const requireProxyKey: MiddlewareHandler<{ Bindings: Env; Variables: Auth
   let owner = owners.get(hash);
   let linkVersion: number | null = null;
   if (!owner) {
-    const row = await findApiKeyByHash(c.env.DB, hash);
+    const row = await lookupApiKeyByHash(c.env.DB, hash);
     if (!row) return reject('unknown');
+    // A replica may lag behind a revocation; the broker's answer below is the one that counts.
     if (row.revoked_at !== null) return reject('revoked', row.id);
     owner = { userId: row.user_id, keyId: row.id };
     linkVersion = row.link_version;

@@ -35,7 +35,7 @@ export interface ApiKeyLookup extends ApiKeyRow {
  * link version rides along in the same read, so the AuthBroker can tell that the tokens were
  * replaced behind its back (`npm run provision` writes D1 only) without another round trip.
  */
-export async function findApiKeyByHash(db: D1Database, keyHash: string): Promise<ApiKeyLookup | null> {
+export async function findApiKeyByHash(db: D1Database | D1DatabaseSession, keyHash: string): Promise<ApiKeyLookup | null> {
   return db
     .prepare(
       `SELECT api_keys.*, codex_tokens.version AS link_version FROM api_keys
@@ -43,6 +43,15 @@ export async function findApiKeyByHash(db: D1Database, keyHash: string): Promise
     )
     .bind(keyHash)
     .first<ApiKeyLookup>();
+}
+
+/**
+ * `findApiKeyByHash` for the request path: from the nearest read replica when D1 read replication
+ * is on, since what it is used for (which user and key a hash is) never changes; whether the key
+ * may be used is the AuthBroker's to say. A key too new for the replica is read from the primary.
+ */
+export async function lookupApiKeyByHash(db: D1Database, keyHash: string): Promise<ApiKeyLookup | null> {
+  return (await findApiKeyByHash(db.withSession('first-unconstrained'), keyHash)) ?? findApiKeyByHash(db, keyHash);
 }
 
 export async function listApiKeys(db: D1Database, userId: string): Promise<ApiKeyRow[]> {

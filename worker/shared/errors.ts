@@ -17,11 +17,12 @@ export type ErrorType =
 
 const ERROR_TABLE = {
   invalid_api_key: { status: 401, type: 'authentication_error' },
-  // Limits a user set on one of their keys (worker/accounts/key-limits.ts).
+  // Limits a user set on one of their keys (worker/accounts/key-limits.ts). The day limits take
+  // the usage-limit type so Codex CLI stops and shows the reset, instead of waiting hours to retry.
   key_expired: { status: 401, type: 'authentication_error' },
   model_not_allowed: { status: 403, type: 'permission_error' },
-  key_request_limit_reached: { status: 429, type: 'rate_limit_error' },
-  key_token_limit_reached: { status: 429, type: 'rate_limit_error' },
+  key_request_limit_reached: { status: 429, type: 'usage_limit_reached' },
+  key_token_limit_reached: { status: 429, type: 'usage_limit_reached' },
   codex_reauth_required: { status: 401, type: 'authentication_error' },
   invalid_request: { status: 400, type: 'invalid_request_error' },
   invalid_json: { status: 400, type: 'invalid_request_error' },

@@ -46,7 +46,7 @@ describe('requests per day', () => {
 
     const refused = answers.find(({ res }) => res.status === 429)!;
     const body = JSON.parse(refused.text) as ErrorBody;
-    expect(body.error).toMatchObject({ type: 'rate_limit_error', code: 'key_request_limit_reached', param: null });
+    expect(body.error).toMatchObject({ type: 'usage_limit_reached', code: 'key_request_limit_reached', param: null });
     expect(body.error.message).toMatch(/limit of 5 requests per day/);
     expect(body.error.message).toMatch(/resets at 00:00 UTC/);
     const retryAfter = Number(refused.res.headers.get('retry-after'));

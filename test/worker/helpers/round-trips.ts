@@ -26,7 +26,7 @@ function countingStatement(statement: D1PreparedStatement, trips: string[], labe
 }
 
 /** A D1 binding that pushes `label` for every query (a batch counts once: it is one round trip). */
-export function countingD1(db: D1Database, trips: string[], label = 'd1'): D1Database {
+export function countingD1<T extends D1Database | D1DatabaseSession>(db: T, trips: string[], label = 'd1'): T {
   const originals = new WeakMap<object, D1PreparedStatement>();
   return new Proxy(db, {
     get(target, prop) {
@@ -39,6 +39,7 @@ export function countingD1(db: D1Database, trips: string[], label = 'd1'): D1Dat
           originals.set(wrapped, statement);
           return wrapped;
         }
+        if (prop === 'withSession') return countingD1((value as Fn).apply(target, args) as D1Database, trips, label);
         if (prop === 'batch') {
           trips.push(label);
           const statements = (args[0] as D1PreparedStatement[]).map((s) => originals.get(s) ?? s);
