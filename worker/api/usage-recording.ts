@@ -61,9 +61,8 @@ export class UsageMeter {
   }
 
   /**
-   * The events, passed on untouched, watched for the final response: its usage is recorded when
-   * it passes. A stream that fails, or ends without one, is recorded as failed; one the client
-   * cancels, as it stood.
+   * The events, passed on untouched, watched for the final response (`see`, `ended`). A surface
+   * whose stream already has a hook that sees every event can call those two instead.
    */
   observe(events: ReadableStream<SseEvent>): ReadableStream<SseEvent> {
     this.#observing = true;
@@ -75,30 +74,43 @@ export class UsageMeter {
           try {
             result = await reader.read();
           } catch (err) {
-            this.finish(true, NO_TOKENS);
+            this.ended('errored');
             controller.error(err);
             return;
           }
           if (result.done) {
-            this.finish(true, NO_TOKENS);
+            this.ended('closed');
             controller.close();
             return;
           }
-          const event = result.value;
-          if ((TERMINAL_EVENT_TYPES as readonly string[]).includes(event.type)) {
-            this.finish(event.type === 'response.failed', tokenCounts(asJson(event.data.response)?.usage));
-          } else if (event.type === 'error') {
-            this.finish(true, NO_TOKENS);
-          }
-          controller.enqueue(event);
+          this.see(result.value);
+          controller.enqueue(result.value);
         },
         cancel: (reason) => {
-          this.finish(false, NO_TOKENS);
+          this.ended('cancelled');
           return reader.cancel(reason);
         },
       },
       { highWaterMark: 0 },
     );
+  }
+
+  /** One upstream event: the final response (completed, incomplete, failed) or an `error` event records the request. */
+  see(event: SseEvent): void {
+    this.#observing = true;
+    if ((TERMINAL_EVENT_TYPES as readonly string[]).includes(event.type)) {
+      this.finish(event.type === 'response.failed', tokenCounts(asJson(event.data.response)?.usage));
+    } else if (event.type === 'error') {
+      this.finish(true, NO_TOKENS);
+    }
+  }
+
+  /**
+   * The events ended. Before a final response that is a failure (`closed` early, `errored`);
+   * a client that went away (`cancelled`) is recorded as it stood, not as failed.
+   */
+  ended(how: 'closed' | 'errored' | 'cancelled'): void {
+    this.finish(how !== 'cancelled', NO_TOKENS);
   }
 
   /** Records the request once (later calls do nothing). Only a started request is recorded. */
