@@ -26,16 +26,12 @@ export interface Caller {
   linkVersion: number | null;
 }
 
-/** What the key check's broker call answered: the key's model allowlist, and the token and catalog. */
-export interface CallerAdmission extends HeldAccess {
-  /** Model ids the key may use; null: every model of the account. */
-  allowedModels: string[] | null;
-}
 
 /** Hono context variables set by this module: `Hono<{ Bindings: Env; Variables: AuthVariables }>`. */
 export interface AuthVariables {
   caller: Caller;
-  admission: CallerAdmission;
+  /** The token and catalog the key check's broker call brought (for api/caller-models.ts). */
+  admission: HeldAccess;
   /** Records this request's usage (worker/api/usage-recording.ts). */
   usage: UsageMeter;
 }
@@ -96,9 +92,9 @@ export const requireProxyKey: MiddlewareHandler<{ Bindings: Env; Variables: Auth
   }
 
   c.set('caller', { userId: owner.userId, keyId: owner.keyId, linkVersion });
-  c.set('admission', { allowedModels: admission.allowedModels, access: admission.access, held, stale: admission.access.models?.stale === true });
+  c.set('admission', { access: admission.access, held, stale: admission.access.models?.stale === true });
   const meter = new UsageMeter({
-    env: c.env, userId: owner.userId, keyId: owner.keyId, countedDay: modelRequest ? admission.dayStart : null,
+    env: c.env, userId: owner.userId, keyId: owner.keyId, countedDay: modelRequest ? admission.dayStart : null, allowedModels: admission.allowedModels,
     waitUntil: waitUntilOf(c), startedAt,
   });
   c.set('usage', meter);

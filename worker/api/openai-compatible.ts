@@ -19,7 +19,6 @@ import { normalizeResponsesRequest, type UpstreamResponsesBody } from '../transl
 import { collectResponse, responsesSseStream } from '../translate/responses-stream.ts';
 import { SSE_HEADERS, type SseEvent } from '../translate/sse.ts';
 import { chatInputWithReasoning, rememberResponse, rememberToolReasoning, resolveResponsesInput } from './continuity.ts';
-import { checkModelAllowed } from '../accounts/key-limits.ts';
 import { meteredModelCall } from './usage-recording.ts';
 
 /** Largest request body accepted (images arrive inline as data URLs). */
@@ -99,9 +98,9 @@ async function openUpstream(
   requestedModel: string,
 ): Promise<ReadableStream<SseEvent>> {
   const { userId, linkVersion } = c.get('caller');
-  checkModelAllowed(c.get('admission').allowedModels, requestedModel, body.model);
   const promptCacheKey = clientCacheKey ?? (await conversationCacheKey(userId, body));
-  return meteredModelCall(c, { model: requestedModel, effort: (body.reasoning as { effort?: unknown } | undefined)?.effort }, () => openModelStream(c.env, {
+  const call = { model: requestedModel, servedModel: body.model, effort: (body.reasoning as { effort?: unknown } | undefined)?.effort };
+  return meteredModelCall(c, call, () => openModelStream(c.env, {
     userId,
     linkVersion,
     body: { ...body, prompt_cache_key: promptCacheKey },

@@ -7,6 +7,7 @@
  */
 import type { AuthBroker } from '../accounts/auth-broker.ts';
 import type { UsageRecord } from '../accounts/key-ledger.ts';
+import { checkModelAllowed } from '../accounts/key-limits.ts';
 import type { SseEvent } from '../translate/sse.ts';
 import { TERMINAL_EVENT_TYPES } from '../translate/responses-stream.ts';
 
@@ -35,12 +36,21 @@ export function tokenCounts(usage: unknown): TokenCounts {
   };
 }
 
+/** What a model call is for: the id the client asked for, the slug sent upstream, the effort sent (a string, else none). */
+export interface ModelCall {
+  model: string;
+  servedModel: string;
+  effort: unknown;
+}
+
 export interface MeterOptions {
   env: Env;
   userId: string;
   keyId: string;
   /** The UTC day the key check counted this request in; null when it was not counted (not a model route). */
   countedDay: number | null;
+  /** The key's model allowlist (null: every model), checked as the model call starts. */
+  allowedModels: string[] | null;
   waitUntil: WaitUntil;
   startedAt: number;
 }
@@ -55,9 +65,14 @@ export class UsageMeter {
     this.#o = options;
   }
 
-  /** The request goes to the model now, for `model` (as the client named it) at `effort`. */
-  start(model: string, effort: string | null | undefined): void {
-    this.#call ??= { model, effort: effort ?? '' };
+  /**
+   * The request goes to the model now: `model` as the client named it, `servedModel` the slug it
+   * is sent as. Throws the 403 when the key may not use it (then nothing is counted).
+   */
+  start(call: ModelCall): void {
+    if (this.#call) return;
+    checkModelAllowed(this.#o.allowedModels, call.model, call.servedModel);
+    this.#call = { model: call.model, effort: typeof call.effort === 'string' ? call.effort : '' };
   }
 
   /**
@@ -159,17 +174,18 @@ export class UsageMeter {
 
 /**
  * The one line a surface needs around its model call (e.g. /v1/messages):
- * `const events = await meteredModelCall(c, { model, effort }, () => openModelStream(…))`. The call
- * counts as made even when it throws (an upstream 429 or 5xx is a failed request); the events
- * come back watched for the final usage. `c` is a context the key check has run on.
+ * `const events = await meteredModelCall(c, { model, servedModel, effort }, () => openModelStream(…))`.
+ * It enforces the key's model allowlist (403 model_not_allowed), and the call counts as made even
+ * when it throws (an upstream 429 or 5xx is a failed request); the events come back watched for
+ * the final usage. `c` is a context the key check has run on.
  */
 export async function meteredModelCall(
   c: { get(key: 'usage'): UsageMeter },
-  call: { model: string; effort: unknown },
+  call: ModelCall,
   open: () => Promise<ReadableStream<SseEvent>>,
 ): Promise<ReadableStream<SseEvent>> {
   const meter = c.get('usage');
-  meter.start(call.model, typeof call.effort === 'string' ? call.effort : null);
+  meter.start(call);
   return meter.observe(await open());
 }
 
