@@ -3,7 +3,7 @@
  * an expiry date, enforced by the user's AuthBroker (exact under concurrency), with OpenAI-shaped
  * errors that name the limit and when it resets.
  */
-import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
+import { createExecutionContext, evictDurableObject, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import app from '../../../worker/index.ts';
@@ -56,6 +56,15 @@ describe('requests per day', () => {
     // Retrying before the reset cannot help: the OpenAI SDKs obey this instead of their 429 retries.
     expect(refused.res.headers.get('x-should-retry')).toBe('false');
   });
+
+  it("keeps the day's count across a restart of the user's broker", async () => {
+    const user = await seedUser();
+    await setLimits(user, { maxRequestsPerDay: 2 });
+    expect((await send(user, '/v1/responses', hello)).res.status).toBe(200);
+    await evictDurableObject(env.AUTH_BROKER.getByName(user.userId));
+    expect((await send(user, '/v1/responses', hello)).res.status).toBe(200);
+    expect((await send(user, '/v1/responses', hello)).res.status).toBe(429);
+  }, 20_000);
 
   it('counts Chat Completions and Responses requests together, and raising the limit applies at once', async () => {
     const user = await seedUser();

@@ -4,9 +4,9 @@
  * streamed or not, Chat Completions or Responses, and failed requests counted as failed. The
  * rows are written by the AuthBroker's flush (its alarm), within a minute of the answers.
  */
-import { createExecutionContext, runDurableObjectAlarm, waitOnExecutionContext } from 'cloudflare:test';
+import { createExecutionContext, evictDurableObject, runDurableObjectAlarm, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import app from '../../../worker/index.ts';
 import type { UsageSpec } from '../../support/fake-codex/types.ts';
 import { keyIdOf } from '../helpers/key-limits.ts';
@@ -129,4 +129,21 @@ describe('usage recorded per key', () => {
     expect((await send(user, '/v1/responses', { model: 'gpt-5.5', input: 'b' })).status).toBe(200);
     expect((await flushedRows(user))[0]).toMatchObject({ requests: 2, input_tokens: 11, output_tokens: 3 });
   });
+
+  it('keeps what D1 refused and writes it whole with a later flush, also across a restart of the broker', async () => {
+    const user = await seedUser();
+    await user.fake.scriptResponses(user.accountId, [{ kind: 'ok', usage: usage(9, 1, 4, 2) }]);
+    expect((await send(user, '/v1/responses', { model: 'gpt-5.5', input: 'a' })).status).toBe(200);
+    const trigger = `fail_usage_${user.userId.replaceAll('-', '_')}`;
+    await env.DB.prepare(`CREATE TRIGGER ${trigger} BEFORE INSERT ON key_usage WHEN NEW.user_id = '${user.userId}'
+      BEGIN SELECT RAISE(ABORT, 'simulated D1 outage'); END`).run();
+    const error = vi.spyOn(console, 'error').mockImplementation(() => {});
+    expect(await flushedRows(user)).toEqual([]);
+    expect(String(error.mock.calls.at(-1)?.[0])).toContain('key_usage_flush_deferred');
+    error.mockRestore();
+    await env.DB.prepare(`DROP TRIGGER ${trigger}`).run();
+    // What waits lives in the broker's storage, so a restarted broker still has it.
+    await evictDurableObject(env.AUTH_BROKER.getByName(user.userId));
+    expect(await flushedRows(user)).toMatchObject([{ requests: 1, input_tokens: 9, cached_input_tokens: 1, output_tokens: 4, reasoning_tokens: 2 }]);
+  }, 20_000);
 });
