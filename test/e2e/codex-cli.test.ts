@@ -2,8 +2,7 @@
  * The real Codex CLI (`@openai/codex`, its own binary) against the local stack: `codex exec` with a
  * custom `model_providers` entry (`wire_api = "responses"`, our proxy key from `env_key`, base URL
  * the Worker's /v1) in an isolated CODEX_HOME. A plain turn, and a turn at the usage limit, where
- * Codex must stop at once and name the limit and its reset time instead of retrying for hours;
- * the same for a key over its own daily request limit.
+ * Codex must stop at once and name the limit and its reset time instead of retrying for hours.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

@@ -3,7 +3,7 @@
  * memory, written through the broker), what each key used today (the day limits), and the
  * usage not yet flushed to D1's `key_usage`. Storage keys: docs/storage.md.
  */
-import { addKeyUsage, type KeyUsageIncrement } from '../db/key-usage.ts';
+import { addKeyUsage, type KeyUsageIncrement } from '../db/key-usage-flush.ts';
 import { listApiKeys } from '../db/api-keys.ts';
 import { checkKey, policyFromRow, utcDayStart, type DayCount, type KeyPolicy, type KeyRefusal } from './key-limits.ts';
 

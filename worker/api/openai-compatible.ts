@@ -95,7 +95,8 @@ async function openUpstream(
   access: CallerModels,
   body: UpstreamResponsesBody,
   clientCacheKey: string | null,
-  requestedModel: string,
+  /** The model id as the client named it (recorded, and checked against the key's allowlist); default: the served slug. */
+  requestedModel: string = body.model,
 ): Promise<ReadableStream<SseEvent>> {
   const { userId, linkVersion } = c.get('caller');
   const promptCacheKey = clientCacheKey ?? (await conversationCacheKey(userId, body));

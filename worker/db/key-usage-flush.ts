@@ -1,4 +1,7 @@
-/** Writes to `key_usage` (hourly rows per key, model and effort) and the keys' `last_used_at`. */
+/**
+ * The AuthBroker's flush: writes to `key_usage` (hourly rows per key, model and effort) and the
+ * keys' `last_used_at`. The reads are in key-usage.ts.
+ */
 
 /** One hourly row's increments, as the AuthBroker accumulates them between flushes. */
 export interface KeyUsageIncrement {
