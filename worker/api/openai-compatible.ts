@@ -115,12 +115,10 @@ async function openUpstream(
 
 const waitUntilOf = (c: Context<AppEnv>) => (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise);
 
-/**
- * The caller's token and catalog, as the key check's AuthBroker call brought them; `fresh` waits
- * for a stale catalog to be revalidated (a second call, only then).
- */
+/** The caller's token and catalog (one AuthBroker call); `fresh` waits for a stale catalog to be revalidated. */
 function modelsFor(c: Context<AppEnv>, fresh = false): Promise<CallerModels> {
   const { userId, linkVersion } = c.get('caller');
+  // The key check's AuthBroker call brought them; a second call only to wait for a stale catalog.
   return callerModels(c.env, userId, waitUntilOf(c), { fresh, linkVersion, admitted: c.get('admission') });
 }
 
