@@ -102,7 +102,8 @@ export function keyRefusalError(refusal: KeyRefusal, now: number, incorrectKeyMe
     case 'requests':
     case 'tokens': {
       const seconds = Math.max(1, Math.ceil((refusal.resetsAt - now) / 1000));
-      const what = refusal.reason === 'requests' ? `${refusal.limit} requests` : `${refusal.limit} tokens`;
+      const unit = refusal.reason === 'requests' ? 'request' : 'token';
+      const what = `${refusal.limit.toLocaleString('en-US')} ${unit}${refusal.limit === 1 ? '' : 's'}`;
       return new ApiError(refusal.reason === 'requests' ? 'key_request_limit_reached' : 'key_token_limit_reached',
         `This API key has reached its limit of ${what} per day. It resets at 00:00 UTC, in ${duration(seconds)}. Change the key's limits on your dashboard.`, {
           headers: { 'Retry-After': String(seconds) },

@@ -34,6 +34,8 @@ describe('day limits', () => {
     const soon = keyRefusalError({ reason: 'tokens', limit: 1000, resetsAt: NOON + 90_000 }, NOON, 'x');
     expect(soon.message).toContain('in 2 minutes');
     expect(soon.toBody().error).toMatchObject({ code: 'key_token_limit_reached', resets_in_seconds: 90 });
+    expect(soon.message).toContain('limit of 1,000 tokens per day');
+    expect(keyRefusalError({ reason: 'requests', limit: 1, resetsAt: NOON + 60_000 }, NOON, 'x').message).toContain('limit of 1 request per day');
   });
 });
 
