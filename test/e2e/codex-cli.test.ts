@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CreatedFamily } from '../support/fake-codex/index.ts';
-import { PROJECT_ROOT, stopGroup } from '../../scripts/lib/processes.ts';
+import { D1_DATABASE_NAME } from '../../scripts/lib/local-stack.ts';
+import { PROJECT_ROOT, run, stopGroup } from '../../scripts/lib/processes.ts';
 import { startLocalStack, type LocalStack } from './local-stack.ts';
 
 const CODEX_BIN = join(PROJECT_ROOT, 'node_modules', '@openai', 'codex', 'bin', 'codex.js');
@@ -53,13 +54,13 @@ interface CodexRun {
 }
 
 /** `codex exec <prompt>` as a user runs it, with the proxy key in the environment. */
-function codexExec(prompt: string): Promise<CodexRun> {
+function codexExec(prompt: string, key = proxyKey): Promise<CodexRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CODEX_BIN, 'exec', '--skip-git-repo-check', '--sandbox', 'read-only', prompt], {
       cwd: workDir,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { PATH: process.env.PATH ?? '', HOME: codexHome, CODEX_HOME: codexHome, TZ: 'UTC', [KEY_VARIABLE]: proxyKey },
+      env: { PATH: process.env.PATH ?? '', HOME: codexHome, CODEX_HOME: codexHome, TZ: 'UTC', [KEY_VARIABLE]: key },
     });
     let stdout = '';
     let stderr = '';
@@ -142,6 +143,29 @@ describe('Codex CLI with UseMySub as a custom model provider', () => {
     expect(run.killed).toBe(false);
     expect(run.stderr).toContain(`try again at ${clockTime(resetsAt)}`);
     expect(stack.fake.state.requests(family.accountId).length - before).toBe(2);
+  }, 150_000);
+
+  it("stops at once when the key reached its own daily request limit, instead of retrying until midnight", async () => {
+    const limited = stack.fake.state.createFamily();
+    const authFile = join(stack.persistTo, '..', 'limited-auth.json');
+    writeFileSync(authFile, JSON.stringify(limited.authJson));
+    const email = 'limited.cli@example.com';
+    const key = /cpk_[A-Za-z0-9]+/.exec(await stack.provision(['--email', email, '--auth-file', authFile]))?.[0] ?? '';
+    // Set in D1 before the key's first use: the user's AuthBroker reads the limits when it first meets the key.
+    await run('npx', ['wrangler', 'd1', 'execute', D1_DATABASE_NAME, '--local', '--persist-to', stack.persistTo, '--command',
+      `UPDATE api_keys SET max_requests_per_day = 1 WHERE user_id = (SELECT id FROM users WHERE email = '${email}')`]);
+    expect((await codexExec('first of the day', key)).code).toBe(0);
+    const refusals = () => stack.logs().split('"event":"api_key_refused"').length - 1;
+    const refusedBefore = refusals();
+    const run2 = await codexExec('second of the day', key);
+    expect(run2.killed, 'Codex kept retrying instead of stopping').toBe(false);
+    expect(run2.code).not.toBe(0);
+    // The day limit resets at 00:00 UTC (the run is in UTC).
+    expect(run2.stderr).toMatch(/hit your usage limit\. Try again at .+ 12:00 AM/);
+    expect(run2.stderr).not.toMatch(/Reconnecting/);
+    expect(stack.fake.state.requests(limited.accountId)).toHaveLength(1);
+    // Asked once and stopped, rather than looping on 429s.
+    expect(refusals() - refusedBefore).toBe(1);
   }, 150_000);
 
   it('reads the response.failed we build for a stream that ended in an error event, and shows its message', async () => {

@@ -37,6 +37,9 @@ import { fetchModelCatalog } from '../upstream/model-catalog.ts';
 import { ModelCatalogStore, type CatalogAnswer } from './model-catalog-store.ts';
 import { mergeRateLimits, type RateLimitSnapshot } from '../upstream/rate-limits.ts';
 import type { TokenBundle } from './token-bundle.ts';
+import { revokeApiKey, updateApiKeyLimits, type ApiKeyLimits } from '../db/api-keys.ts';
+import { KeyLedger, USAGE_FLUSH_DELAY_MS, type KeyAdmission, type UsageRecord } from './key-ledger.ts';
+import type { DayCount } from './key-limits.ts';
 
 export type { AccessGrant } from './auth-broker-policy.ts';
 export { accessFromGrant } from './auth-broker-policy.ts';
@@ -70,6 +73,21 @@ export interface ModelAccess {
   models: CatalogAnswer | null;
 }
 
+/** What the key check asks for: the key's verdict and, when it passes, everything the request needs. */
+export interface AdmitRequest {
+  keyId: string;
+  /** A request that may reach the model: it is counted in (and checked against) the key's day limits. */
+  modelRequest: boolean;
+  knownRevision: string | null;
+  /** The codex_tokens version the caller read with the key, when it read the key from D1. */
+  seenVersion: number | null;
+}
+
+export type Admission = Extract<KeyAdmission, { ok: false }> | (Extract<KeyAdmission, { ok: true }> & { access: ModelAccess });
+
+/** Usage that could not be written to D1 is retried this long after. */
+const USAGE_FLUSH_RETRY_MS = 60_000;
+
 type RefreshTrigger = { kind: 'expiring' } | { kind: 'unauthorized'; rejected: string };
 
 export class AuthBroker extends DurableObject<Env> {
@@ -81,10 +99,14 @@ export class AuthBroker extends DurableObject<Env> {
   #inflight: Promise<AccessGrant> | null = null;
   #flushing: { pending: PendingRefresh; promise: Promise<FlushResult> } | null = null;
   readonly #catalog: ModelCatalogStore;
+  readonly #keys: KeyLedger;
+  /** When the alarm is known to be set for (null: unknown or none), so busy keys do not reset it on every request. */
+  #alarmAt: number | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#catalog = new ModelCatalogStore(ctx.storage.kv);
+    this.#keys = new KeyLedger(ctx.storage.kv);
     // A pending record survives restarts; #load decides whether it is still newer than D1.
     this.#pending = ctx.storage.kv.get<PendingRefresh>(PENDING_REFRESH_KEY) ?? null;
   }
@@ -100,7 +122,16 @@ export class AuthBroker extends DurableObject<Env> {
       const cached = this.#state;
       const replaced = seenVersion !== null && cached !== null && seenVersion > cached.version;
       // While rotated tokens wait for D1, every call re-reads D1, which retries the write.
-      const state = await this.#current(userId, this.#pending || replaced ? 0 : STATE_TTL_MS);
+      const mustRead = this.#pending !== null || replaced;
+      let state: LinkState;
+      if (!mustRead && cached?.kind === 'active' && Date.now() - cached.loadedAt >= STATE_TTL_MS) {
+        // Active tokens past their cache life are served while D1 is read behind the answer, so a
+        // request never waits for D1 here (tokens replaced by provision are seen from the next call).
+        this.#current(userId, 0).catch(() => undefined);
+        state = cached;
+      } else {
+        state = await this.#current(userId, mustRead ? 0 : STATE_TTL_MS);
+      }
       if (state.kind !== 'active') return this.#notActiveGrant(state);
       if (!needsRefresh(state.bundle, Date.now())) return grantFor(state.bundle);
       return this.#refreshOnce(userId, { kind: 'expiring' });
@@ -141,6 +172,70 @@ export class AuthBroker extends DurableObject<Env> {
     const wait = stored ? options.fresh === true && !this.#catalog.isFresh(stored, now) : this.#catalog.neverFailed() || options.fresh === true;
     if (wait && this.#catalog.mayAsk(now)) await this.#readCatalog(grant, clientVersion);
     return { grant, models: this.#catalog.answer(grant.accountId, clientVersion, options.knownRevision ?? null, Date.now()) };
+  }
+
+  /**
+   * The key check of every authenticated request, in the same call that brings the token and the
+   * catalog: the key's limits and today's counts live here, so checking and counting a request
+   * costs no round trip of its own, and concurrent requests are counted one at a time.
+   */
+  async admit(userId: string, request: AdmitRequest): Promise<Admission> {
+    const access = this.getModelAccess(userId, { knownRevision: request.knownRevision, seenVersion: request.seenVersion });
+    const policy = await this.#keys.policy(this.env.DB, userId, request.keyId, Date.now()).catch((err: unknown) => {
+      access.catch(() => undefined);
+      throw err;
+    });
+    // Nothing is awaited between the check and the count.
+    const admission: KeyAdmission = policy
+      ? this.#keys.admit(policy, Date.now(), request.modelRequest)
+      : { ok: false, refusal: { reason: 'unknown' } };
+    if (!admission.ok) {
+      access.catch(() => undefined);
+      return admission;
+    }
+    this.#scheduleAlarm(Date.now() + USAGE_FLUSH_DELAY_MS);
+    return { ...admission, access: await access };
+  }
+
+  /** A counted request never reached the model (refused before the upstream call): it no longer counts. */
+  async releaseRequest(_userId: string, keyId: string, dayStart: number): Promise<void> {
+    this.#keys.release(keyId, dayStart);
+  }
+
+  /** What a finished model request used: today's token count at once, D1's `key_usage` within a minute. */
+  async recordUsage(userId: string, usage: UsageRecord): Promise<void> {
+    this.#keys.record(userId, usage, Date.now());
+    this.#scheduleAlarm(Date.now() + USAGE_FLUSH_DELAY_MS);
+  }
+
+  /** Today's (UTC) count of one key. */
+  async keyUsageToday(_userId: string, keyId: string): Promise<DayCount> {
+    return this.#keys.today(keyId, Date.now());
+  }
+
+  /** The model ids the account offers (listed ones), for the limits page; null without a usable link. */
+  async accountModelIds(userId: string): Promise<string[] | null> {
+    const access = await this.getModelAccess(userId);
+    const catalog = access.models?.catalog;
+    return catalog ? catalog.models.filter((model) => model.listed).map((model) => model.slug) : null;
+  }
+
+  /** Revokes a key; requests with it are refused from the moment this returns. False when not the user's or already revoked. */
+  async revokeKey(userId: string, keyId: string): Promise<boolean> {
+    try {
+      return await revokeApiKey(this.env.DB, userId, keyId, Date.now());
+    } finally {
+      this.#keys.invalidate();
+    }
+  }
+
+  /** Sets a key's limits; they apply from the next request. False when not the user's or revoked. */
+  async setKeyLimits(userId: string, keyId: string, limits: ApiKeyLimits): Promise<boolean> {
+    try {
+      return await updateApiKeyLimits(this.env.DB, userId, keyId, limits);
+    } finally {
+      this.#keys.invalidate();
+    }
   }
 
   /**
@@ -192,14 +287,39 @@ export class AuthBroker extends DurableObject<Env> {
   async forget(userId: string): Promise<void> {
     await this.reset(userId);
     this.#pending = null;
+    this.#keys.forget();
+    this.#alarmAt = null;
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
   }
 
-  /** Retries the D1 write of a pending refresh (scheduled when that write failed). */
+  /** Writes the usage of the last minute to D1, and retries the D1 write of a pending refresh. */
   override async alarm(): Promise<void> {
+    this.#alarmAt = null;
     const pending = this.#pending;
     if (pending) await this.#flushPending(pending);
+    if (!this.#keys.hasPending) return;
+    try {
+      await this.#keys.flush(this.env.DB);
+    } catch (err) {
+      log('error', { event: 'key_usage_flush_deferred', retryInMs: USAGE_FLUSH_RETRY_MS, error: describe(err) });
+      this.#scheduleAlarm(Date.now() + USAGE_FLUSH_RETRY_MS);
+    }
+  }
+
+  /** One alarm serves both jobs: it is moved only to an earlier time, never later. */
+  #scheduleAlarm(at: number): void {
+    if (this.#alarmAt !== null && this.#alarmAt <= at) return;
+    this.#alarmAt = at;
+    const setting = (async () => {
+      const current = await this.ctx.storage.getAlarm();
+      if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+      else this.#alarmAt = current;
+    })();
+    setting.catch((err: unknown) => {
+      this.#alarmAt = null;
+      log('error', { event: 'alarm_set_failed', error: describe(err) });
+    });
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -376,7 +496,7 @@ export class AuthBroker extends DurableObject<Env> {
       pending.flushAttempts += 1;
       this.ctx.storage.kv.put(PENDING_REFRESH_KEY, pending);
       const delay = PENDING_FLUSH_RETRY_MS[Math.min(pending.flushAttempts, PENDING_FLUSH_RETRY_MS.length) - 1] ?? 60_000;
-      await this.ctx.storage.setAlarm(Date.now() + delay);
+      this.#scheduleAlarm(Date.now() + delay);
       log('error', { event: 'codex_tokens_write_deferred', userId: pending.userId, attempts: pending.flushAttempts, retryInMs: delay, error: describe(err) });
       return 'deferred';
     }

@@ -1,9 +1,10 @@
 /**
- * The caller's access token and model catalog, in the one AuthBroker call every model request
- * already makes. The catalog is cached in this isolate by its revision, so it crosses the RPC
- * only when it changed and its id index is built once per change, not per request.
+ * The caller's access token and model catalog, from the one AuthBroker call every request
+ * already makes (the key check's `admit`). The catalog is cached in this isolate by its revision,
+ * so it crosses the RPC only when it changed and its id index is built once per change, not per
+ * request.
  */
-import { accessFromGrant } from '../accounts/auth-broker.ts';
+import { accessFromGrant, type ModelAccess } from '../accounts/auth-broker.ts';
 import { buildModelIndex, type ModelIndex } from '../translate/model-catalog.ts';
 
 /** Isolate copies kept (one per recently active user); the oldest is dropped first. */
@@ -24,29 +25,46 @@ export interface CallerModels {
   source: 'account' | 'bundled';
 }
 
+/** What the broker answered for this request, with the isolate copy its answer may refer to. */
+export interface HeldAccess {
+  access: ModelAccess;
+  held: CachedCatalog | undefined;
+  /** The broker served a stale catalog (revalidated after the answer). */
+  stale: boolean;
+}
+
+/** The revision this isolate holds for the user, to send with the broker call (and the copy itself). */
+export function heldCatalog(userId: string): CachedCatalog | undefined {
+  return cache.get(userId);
+}
+
 /**
  * Throws the ApiError of an unusable grant (not connected, reauth, refresh unavailable). With
- * `fresh`, a stale catalog is revalidated before answering; otherwise a stale one is served and
- * revalidated after the answer.
+ * `fresh`, a stale catalog is revalidated before answering (a second call: GET /v1/models only);
+ * otherwise a stale one is served and revalidated after the answer.
  */
 export async function callerModels(
   env: Env,
   userId: string,
   waitUntil: (promise: Promise<unknown>) => void,
-  options: { fresh?: boolean; linkVersion?: number | null } = {},
+  options: { fresh?: boolean; linkVersion?: number | null; admitted?: HeldAccess } = {},
 ): Promise<CallerModels> {
   const broker = env.AUTH_BROKER.getByName(userId);
-  const held = cache.get(userId);
-  const access = await broker.getModelAccess(userId, {
-    knownRevision: held?.revision ?? null,
-    fresh: options.fresh === true,
-    seenVersion: options.linkVersion ?? null,
-  });
-  const grant = accessFromGrant(access.grant);
-  const answer = access.models;
+  let answered = options.admitted;
+  if (!answered || (options.fresh === true && answered.stale)) {
+    const held = cache.get(userId);
+    const access = await broker.getModelAccess(userId, {
+      knownRevision: held?.revision ?? null,
+      fresh: options.fresh === true,
+      seenVersion: options.linkVersion ?? null,
+    });
+    answered = { access, held, stale: access.models?.stale === true };
+  }
+  const grant = accessFromGrant(answered.access.grant);
+  const answer = answered.access.models;
   if (!answer) throw new Error('AuthBroker gave a usable grant without a catalog');
   // The broker leaves the catalog out only when it is the revision we sent, i.e. `held`.
-  const entry = answer.catalog ? { revision: answer.revision, index: buildModelIndex(answer.catalog) } : held;
+  const entry = answer.catalog ? { revision: answer.revision, index: buildModelIndex(answer.catalog) } : answered.held;
   if (!entry) throw new Error('AuthBroker omitted a catalog the isolate does not hold');
   cache.delete(userId);
   cache.set(userId, entry);

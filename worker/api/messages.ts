@@ -69,7 +69,7 @@ export const messagesApp = new Hono<AppEnv>()
     const { access, request } = await normalized(c);
     logIgnored(request.ignored);
     const input = await inputWithReasoning(c, request);
-    const upstream = await openUpstream(c, access, { ...request.body, input }, null);
+    const upstream = await openUpstream(c, access, { ...request.body, input }, null, request.model);
     const remember = request.thinking ? null : rememberToolReasoning(c.env, c.get('caller').userId, waitUntilOf(c));
     observeFinalResponse(upstream, [remember]);
     const answer = { id: `msg_${crypto.randomUUID().replaceAll('-', '')}`, model: request.model, stop: request.stop, thinking: request.thinking };

@@ -20,6 +20,7 @@ import { collectResponse, responsesSseStream } from '../translate/responses-stre
 import { SSE_HEADERS, type EventFeed } from '../translate/sse.ts';
 import { chatInputWithReasoning, rememberResponse, rememberToolReasoning, resolveResponsesInput } from './continuity.ts';
 import { observeFinalResponse } from './final-response.ts';
+import { meteredModelCall } from './usage-recording.ts';
 
 /** Largest request body accepted (images arrive inline as data URLs). */
 export const MAX_REQUEST_BODY_BYTES = 20 * 1024 * 1024;
@@ -95,10 +96,13 @@ export async function openUpstream(
   access: CallerModels,
   body: UpstreamResponsesBody,
   clientCacheKey: string | null,
+  /** The model id as the client named it (recorded, and checked against the key's allowlist); default: the served slug. */
+  requestedModel: string = body.model,
 ): Promise<EventFeed> {
   const { userId, linkVersion } = c.get('caller');
   const promptCacheKey = clientCacheKey ?? (await conversationCacheKey(userId, body));
-  return openModelStream(c.env, {
+  const call = { model: requestedModel, servedModel: body.model, effort: (body.reasoning as { effort?: unknown } | undefined)?.effort };
+  return meteredModelCall(c, call, () => openModelStream(c.env, {
     userId,
     linkVersion,
     body: { ...body, prompt_cache_key: promptCacheKey },
@@ -107,7 +111,7 @@ export async function openUpstream(
     waitUntil: waitUntilOf(c),
     grant: access.grant,
     modelsEtag: access.modelsEtag,
-  });
+  }));
 }
 
 export const waitUntilOf = (c: Context<AppEnv>) => (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise);
@@ -115,7 +119,8 @@ export const waitUntilOf = (c: Context<AppEnv>) => (promise: Promise<unknown>) =
 /** The caller's token and catalog (one AuthBroker call); `fresh` waits for a stale catalog to be revalidated. */
 export function modelsFor(c: Context<AppEnv>, fresh = false): Promise<CallerModels> {
   const { userId, linkVersion } = c.get('caller');
-  return callerModels(c.env, userId, waitUntilOf(c), { fresh, linkVersion });
+  // The key check's AuthBroker call brought them; a second call only to wait for a stale catalog.
+  return callerModels(c.env, userId, waitUntilOf(c), { fresh, linkVersion, admitted: c.get('admission') });
 }
 
 export function methodNotAllowed(method: string): never {
@@ -129,7 +134,7 @@ export async function answerChat(c: Context<AppEnv>, raw: unknown): Promise<Resp
   logIgnored(request.ignored);
   const userId = c.get('caller').userId;
   const input = await chatInputWithReasoning(c.env, userId, request.body.input as Record<string, unknown>[]);
-  const upstream = await openUpstream(c, access, { ...request.body, input }, request.promptCacheKey).catch((err: unknown) => {
+  const upstream = await openUpstream(c, access, { ...request.body, input }, request.promptCacheKey, request.model).catch((err: unknown) => {
     throw chatError(err);
   });
   observeFinalResponse(upstream, [rememberToolReasoning(c.env, userId, waitUntilOf(c))]);
@@ -166,7 +171,8 @@ export const openAiCompatibleApp = new Hono<AppEnv>()
     logIgnored(request.ignored);
     const userId = c.get('caller').userId;
     const { history, input } = await resolveResponsesInput(c.env, userId, request);
-    const upstream = await openUpstream(c, access, { ...request.body, input: [...history, ...input] }, request.promptCacheKey);
+    const requested = (raw as { model: string }).model;
+    const upstream = await openUpstream(c, access, { ...request.body, input: [...history, ...input] }, request.promptCacheKey, requested);
     const remember = rememberResponse(c.env, userId, waitUntilOf(c), {
       store: request.store,
       previousResponseId: request.storeQuery.previousResponseId,

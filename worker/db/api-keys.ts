@@ -35,7 +35,7 @@ export interface ApiKeyLookup extends ApiKeyRow {
  * link version rides along in the same read, so the AuthBroker can tell that the tokens were
  * replaced behind its back (`npm run provision` writes D1 only) without another round trip.
  */
-export async function findApiKeyByHash(db: D1Database, keyHash: string): Promise<ApiKeyLookup | null> {
+export async function findApiKeyByHash(db: D1Database | D1DatabaseSession, keyHash: string): Promise<ApiKeyLookup | null> {
   return db
     .prepare(
       `SELECT api_keys.*, codex_tokens.version AS link_version FROM api_keys
@@ -43,6 +43,15 @@ export async function findApiKeyByHash(db: D1Database, keyHash: string): Promise
     )
     .bind(keyHash)
     .first<ApiKeyLookup>();
+}
+
+/**
+ * `findApiKeyByHash` for the request path: from the nearest read replica when D1 read replication
+ * is on, since what it is used for (which user and key a hash is) never changes; whether the key
+ * may be used is the AuthBroker's to say. A key too new for the replica is read from the primary.
+ */
+export async function lookupApiKeyByHash(db: D1Database, keyHash: string): Promise<ApiKeyLookup | null> {
+  return (await findApiKeyByHash(db.withSession('first-unconstrained'), keyHash)) ?? findApiKeyByHash(db, keyHash);
 }
 
 export async function listApiKeys(db: D1Database, userId: string): Promise<ApiKeyRow[]> {
@@ -62,10 +71,23 @@ export async function revokeApiKey(db: D1Database, userId: string, keyId: string
   return result.meta.changes === 1;
 }
 
-/** Records use at most once a minute per key, so busy keys do not write on every request. */
-export async function touchApiKey(db: D1Database, keyId: string, now: number): Promise<void> {
-  await db
-    .prepare('UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)')
-    .bind(now, keyId, now - 60_000)
+/** The limits a user sets on a key (null: no limit). */
+export interface ApiKeyLimits {
+  maxRequestsPerDay: number | null;
+  maxTokensPerDay: number | null;
+  allowedModels: string[] | null;
+  expiresAt: number | null;
+}
+
+/** Sets a key's limits; false when it is not the user's or is revoked. */
+export async function updateApiKeyLimits(db: D1Database, userId: string, keyId: string, limits: ApiKeyLimits): Promise<boolean> {
+  const result = await db
+    .prepare(
+      `UPDATE api_keys SET max_requests_per_day = ?, max_tokens_per_day = ?, allowed_models = ?, expires_at = ?
+       WHERE id = ? AND user_id = ? AND revoked_at IS NULL`,
+    )
+    .bind(limits.maxRequestsPerDay, limits.maxTokensPerDay, limits.allowedModels === null ? null : JSON.stringify(limits.allowedModels),
+      limits.expiresAt, keyId, userId)
     .run();
+  return result.meta.changes === 1;
 }

@@ -10,6 +10,9 @@ export const SPENT_ROW_RETENTION_MS = 24 * 60 * 60_000;
 /** A revoked key stays on the dashboard (and answers "revoked" in the logs) this long, then its row goes. */
 export const REVOKED_KEY_RETENTION_MS = 30 * 24 * 60 * 60_000;
 
+/** Hourly usage rows are kept this long: the dashboard's 30-day view, plus a few days' margin. */
+export const KEY_USAGE_RETENTION_MS = 35 * 24 * 60 * 60_000;
+
 export interface Purge {
   /** Names the rows in the cron's log line. */
   name: string;
@@ -56,6 +59,11 @@ export const purgeExpiredKeyFlashes: Purge = {
   run: (db, now) => deleted(db.prepare('DELETE FROM key_flashes WHERE expires_at <= ?').bind(now)),
 };
 
+export const purgeOldKeyUsage: Purge = {
+  name: 'key_usage',
+  run: (db, now) => deleted(db.prepare('DELETE FROM key_usage WHERE hour < ?').bind(now - KEY_USAGE_RETENTION_MS)),
+};
+
 export const PURGES: readonly Purge[] = [
   purgeExpiredSessions,
   purgeSpentMagicLinks,
@@ -64,6 +72,7 @@ export const PURGES: readonly Purge[] = [
   purgeRevokedApiKeys,
   purgeEndedDeviceLogins,
   purgeExpiredKeyFlashes,
+  purgeOldKeyUsage,
 ];
 
 /**

@@ -17,6 +17,12 @@ export type ErrorType =
 
 const ERROR_TABLE = {
   invalid_api_key: { status: 401, type: 'authentication_error' },
+  // Limits a user set on one of their keys (worker/accounts/key-limits.ts). The day limits take
+  // the usage-limit type so Codex CLI stops and shows the reset, instead of waiting hours to retry.
+  key_expired: { status: 401, type: 'authentication_error' },
+  model_not_allowed: { status: 403, type: 'permission_error' },
+  key_request_limit_reached: { status: 429, type: 'usage_limit_reached' },
+  key_token_limit_reached: { status: 429, type: 'usage_limit_reached' },
   codex_reauth_required: { status: 401, type: 'authentication_error' },
   invalid_request: { status: 400, type: 'invalid_request_error' },
   invalid_json: { status: 400, type: 'invalid_request_error' },
@@ -57,7 +63,9 @@ export interface ErrorBody {
  * Codes no retry can fix before a reset hours away (or a plan change): the answer carries
  * `x-should-retry: false`, which the OpenAI SDKs obey instead of their 429 retries.
  */
-const NOT_RETRYABLE: ReadonlySet<ErrorCode> = new Set(['usage_limit_reached', 'usage_not_included', 'insufficient_quota']);
+const NOT_RETRYABLE: ReadonlySet<ErrorCode> = new Set([
+  'usage_limit_reached', 'usage_not_included', 'insufficient_quota', 'key_request_limit_reached', 'key_token_limit_reached',
+]);
 
 export interface ApiErrorOptions {
   param?: string | null;
@@ -65,7 +73,7 @@ export interface ApiErrorOptions {
   headers?: Record<string, string>;
   /** Internal detail for logs only; never sent to the client and never a secret. */
   detail?: string;
-  /** Usage-limit facts sent in the error body (usage_limit_reached only). */
+  /** Reset facts sent in the error body (the subscription's usage limit and a key's day limits). */
   limit?: UsageLimitFields;
 }
 

@@ -21,6 +21,9 @@ export interface SseEvent {
 /** Watches events as the feed hands them out (rate limits, what the answer leaves). */
 export type EventTap = (event: SseEvent) => void;
 
+/** How a feed ended: its body finished, it failed (broke, stalled, bad frame, a tap threw), or its reader cancelled it. */
+export type FeedEnd = 'closed' | 'errored' | 'cancelled';
+
 /** The upstream sent something that is not an SSE stream of JSON objects. */
 export class SseFormatError extends Error {
   override name = 'SseFormatError';
@@ -175,6 +178,8 @@ export class EventFeed {
   readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
   readonly #framer = new SseFramer();
   readonly #taps: EventTap[] = [];
+  readonly #endListeners: ((how: FeedEnd) => void)[] = [];
+  #ended = false;
   readonly #idle: IdleLimit | undefined;
   /** When the read in flight started (null between reads): the idle clock runs only then. */
   #waitingSince: number | null = null;
@@ -191,20 +196,38 @@ export class EventFeed {
     this.#taps.push(tap);
   }
 
+  /** Calls `listener` once, when the feed ends, however it ends. */
+  onEnd(listener: (how: FeedEnd) => void): void {
+    this.#endListeners.push(listener);
+  }
+
   async read(): Promise<SseEvent[] | null> {
-    const result = await this.#next();
-    if (result.done) {
-      clearTimeout(this.#watchdog);
-      return null;
+    try {
+      const result = await this.#next();
+      if (result.done) {
+        clearTimeout(this.#watchdog);
+        this.#end('closed');
+        return null;
+      }
+      const events = this.#framer.push(result.value);
+      for (const event of events) for (const tap of this.#taps) tap(event);
+      return events;
+    } catch (err) {
+      this.#end('errored');
+      throw err;
     }
-    const events = this.#framer.push(result.value);
-    for (const event of events) for (const tap of this.#taps) tap(event);
-    return events;
   }
 
   cancel(reason?: unknown): Promise<void> {
     clearTimeout(this.#watchdog);
+    this.#end('cancelled');
     return this.#reader.cancel(reason);
+  }
+
+  #end(how: FeedEnd): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    for (const listener of this.#endListeners) listener(how);
   }
 
   /**

@@ -8,6 +8,7 @@ import { HTTPException } from 'hono/http-exception';
 import { asset } from './assets.ts';
 import type { WebContext, WebEnv } from './context.ts';
 import { dashboardRoutes } from './dashboard-routes.tsx';
+import { keyLimitsRoutes } from './key-limits-routes.tsx';
 import { loginRoutes } from './login-routes.tsx';
 import { render } from './middleware.ts';
 import { onboardingRoutes } from './onboarding-routes.tsx';
@@ -25,6 +26,7 @@ webApp.get('/assets/:file', assetHeaders, (c) => {
 webApp.route('/', loginRoutes);
 webApp.route('/', onboardingRoutes);
 webApp.route('/', dashboardRoutes);
+webApp.route('/', keyLimitsRoutes);
 
 function errorPage(c: WebContext, status: 403 | 404 | 413 | 500, title: string, message: string): Promise<Response> {
   return render(c, <ErrorPage session={c.get('session') ?? null} csrfToken={c.get('csrfToken') ?? ''} title={title} message={message} />, status);

@@ -2,7 +2,7 @@
 /** /dashboard (keys, status, usage) and /account/delete. */
 import { Hono } from 'hono';
 import { deleteAccount } from '../db/accounts.ts';
-import { listApiKeys, revokeApiKey } from '../db/api-keys.ts';
+import { listApiKeys } from '../db/api-keys.ts';
 import { readCodexTokens } from '../db/codex-tokens.ts';
 import { normalizeEmail } from '../shared/email.ts';
 import type { WebContext, WebEnv } from './context.ts';
@@ -96,7 +96,8 @@ dashboardRoutes.get('/dashboard/keys/:id/revoke', member, async (c) => {
 dashboardRoutes.post('/dashboard/keys/:id/revoke', member, async (c) => {
   const userId = currentSession(c).userId;
   const keyId = c.req.param('id');
-  if (!(await revokeApiKey(c.env.DB, userId, keyId, Date.now()))) return keyNotFound(c);
+  // Through the user's AuthBroker, which answers every key check: refused from the next request on.
+  if (!(await c.env.AUTH_BROKER.getByName(userId).revokeKey(userId, keyId))) return keyNotFound(c);
   console.log(JSON.stringify({ event: 'api_key_revoked', userId, keyId }));
   return c.redirect('/dashboard?notice=key_revoked', 303);
 });

@@ -46,7 +46,11 @@ async function seed(now: number) {
   const flash = (session: string, expiresAt: number) =>
     stmt('INSERT INTO key_flashes (session_hash, key_id, key_ciphertext, expires_at) VALUES (?, ?, ?, ?)', session, keys.active, 'v1.k', expiresAt);
   await stmt('INSERT INTO sessions (id_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)', 'session-other', user.id, now - DAY, now + DAY).run();
+  const usage = (keyId: string, hour: number) =>
+    stmt('INSERT INTO key_usage (user_id, key_id, hour, model, requests) VALUES (?, ?, ?, ?, ?)', user.id, keyId, hour, 'gpt-5.5', 1);
   await env.DB.batch([
+    usage('usage-36-days-ago', now - 36 * DAY),
+    usage('usage-34-days-ago', now - 34 * DAY),
     device('device-old', now - 2 * DAY),
     device('device-open', now - 60_000),
     flash('session-live', now - 60_000),
@@ -67,7 +71,7 @@ describe('the hourly purge', () => {
     expect(String(error.mock.calls[0]?.[0])).toContain('"purge":"broken"');
   });
 
-  it('deletes expired sessions, spent links, states and device logins, ended rate-limit windows, expired key flashes and keys revoked over 30 days ago', async () => {
+  it('deletes expired sessions, spent links, states and device logins, ended rate-limit windows, expired key flashes, keys revoked over 30 days ago and usage rows over 35 days old', async () => {
     const now = Date.now();
     const { user, keys } = await seed(now);
     const log = vi.spyOn(console, 'log').mockImplementation(() => {});
@@ -83,11 +87,12 @@ describe('the hourly purge', () => {
     expect(await ids('SELECT id FROM api_keys WHERE user_id = ?', user.id)).toEqual([keys.active, keys.revokedRecently].sort());
     expect(await ids('SELECT login_hash AS id FROM device_logins WHERE user_id = ?', user.id)).toEqual(['device-open']);
     expect(await ids('SELECT session_hash AS id FROM key_flashes WHERE key_id = ?', keys.active)).toEqual(['session-other']);
+    expect(await ids('SELECT key_id AS id FROM key_usage WHERE user_id = ?', user.id)).toEqual(['usage-34-days-ago']);
 
     const line = log.mock.calls.map((call) => String(call[0])).find((text) => text.includes('"event":"purge"'));
     expect(JSON.parse(line ?? '{}')).toMatchObject({
       event: 'purge',
-      deleted: { sessions: 1, magic_links: 1, oauth_states: 1, rate_limits: 1, revoked_api_keys: 1, device_logins: 1, key_flashes: 1 },
+      deleted: { sessions: 1, magic_links: 1, oauth_states: 1, rate_limits: 1, revoked_api_keys: 1, device_logins: 1, key_flashes: 1, key_usage: 1 },
     });
   });
 });

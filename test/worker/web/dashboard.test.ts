@@ -2,7 +2,7 @@
  * /dashboard: connection status, usage windows, proxy keys (created once, listed, revoked),
  * the base URL and client snippets, and deleting the account.
  */
-import { runInDurableObject } from 'cloudflare:test';
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { parse as parseToml } from 'smol-toml';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -150,7 +150,7 @@ describe('usage windows', () => {
 
 describe('proxy keys', () => {
   it('are shown once after creation, with a copy button, and then only as a hint with their dates', async () => {
-    const { browser } = await connectedUser();
+    const { browser, userId } = await connectedUser();
     const { posted, page, key } = await createKey(browser, '  My   laptop ');
     expect(posted.status).toBe(303);
     expect(page.status).toBe(200);
@@ -168,6 +168,8 @@ describe('proxy keys', () => {
     expect(later.html).toContain('<span class="muted">Never</span>');
 
     expect((await callApi(browser, key ?? '', '/v1/models')).status).toBe(200);
+    // Written with the key's usage by the broker's flush (its alarm, within a minute of the request).
+    expect(await runDurableObjectAlarm(env.AUTH_BROKER.getByName(userId))).toBe(true);
     const used = await browser.get('/dashboard');
     expect(used.html).not.toContain('<span class="muted">Never</span>');
   });

@@ -193,6 +193,9 @@ const Keys: FC<{ keys: ApiKeyRow[]; csrfToken: string; usageView: UsageView; for
                   <td class="key-day"><KeyTotals report={props.usageView.report} keyId={key.id} range="hours" /></td>
                   <td class="key-month"><KeyTotals report={props.usageView.report} keyId={key.id} range="days" /></td>
                   <td class="actions">
+                    <a class="button button-small" href={`/dashboard/keys/${key.id}/limits`}>
+                      Limits…<span class="visually-hidden"> of {key.name}</span>
+                    </a>{' '}
                     <a class="button button-small button-danger-quiet" href={`/dashboard/keys/${key.id}/revoke`}>
                       Revoke…<span class="visually-hidden"> {key.name}</span>
                     </a>
