@@ -38,6 +38,7 @@ import { ModelCatalogStore, type CatalogAnswer } from './model-catalog-store.ts'
 import { mergeRateLimits, type RateLimitSnapshot } from '../upstream/rate-limits.ts';
 import type { TokenBundle } from './token-bundle.ts';
 import { revokeApiKey, updateApiKeyLimits, type ApiKeyLimits } from '../db/api-keys.ts';
+import { listClaudeModels, replaceClaudeModels } from '../db/claude-models.ts';
 import { KeyLedger, USAGE_FLUSH_DELAY_MS, type KeyAdmission, type UsageRecord } from './key-ledger.ts';
 import type { DayCount } from './key-limits.ts';
 
@@ -83,7 +84,13 @@ export interface AdmitRequest {
   seenVersion: number | null;
 }
 
-export type Admission = Extract<KeyAdmission, { ok: false }> | (Extract<KeyAdmission, { ok: true }> & { access: ModelAccess });
+export type Admission =
+  | Extract<KeyAdmission, { ok: false }>
+  | (Extract<KeyAdmission, { ok: true }> & {
+      access: ModelAccess;
+      /** The user's own Claude model entries (name → model id), for /v1/messages: they ride along so it needs no read of its own. */
+      claudeModels: Record<string, string>;
+    });
 
 /** Usage that could not be written to D1 is retried this long after. */
 const USAGE_FLUSH_RETRY_MS = 60_000;
@@ -98,6 +105,8 @@ export class AuthBroker extends DurableObject<Env> {
   #generation = 0;
   #inflight: Promise<AccessGrant> | null = null;
   #flushing: { pending: PendingRefresh; promise: Promise<FlushResult> } | null = null;
+  /** The user's claude_models entries, read from D1 once; every write goes through setClaudeModels. */
+  #claudeModels: Promise<Record<string, string>> | null = null;
   readonly #catalog: ModelCatalogStore;
   readonly #keys: KeyLedger;
   /** When the alarm is known to be set for (null: unknown or none), so busy keys do not reset it on every request. */
@@ -181,8 +190,10 @@ export class AuthBroker extends DurableObject<Env> {
    */
   async admit(userId: string, request: AdmitRequest): Promise<Admission> {
     const access = this.getModelAccess(userId, { knownRevision: request.knownRevision, seenVersion: request.seenVersion });
+    const claudeModels = this.#claudeModelsOf(userId);
     const policy = await this.#keys.policy(this.env.DB, userId, request.keyId, Date.now()).catch((err: unknown) => {
       access.catch(() => undefined);
+      claudeModels.catch(() => undefined);
       throw err;
     });
     // Nothing is awaited between the check and the count.
@@ -191,10 +202,33 @@ export class AuthBroker extends DurableObject<Env> {
       : { ok: false, refusal: { reason: 'unknown' } };
     if (!admission.ok) {
       access.catch(() => undefined);
+      claudeModels.catch(() => undefined);
       return admission;
     }
     this.#scheduleAlarm(Date.now() + USAGE_FLUSH_DELAY_MS);
-    return { ...admission, access: await access };
+    const [granted, entries] = await Promise.all([access, claudeModels]);
+    return { ...admission, access: granted, claudeModels: entries };
+  }
+
+  /** Replaces the user's Claude model entries (empty: the server's defaults); /v1/messages uses them from the next request. */
+  async setClaudeModels(userId: string, entries: Record<string, string>): Promise<void> {
+    try {
+      await replaceClaudeModels(this.env.DB, userId, new Map(Object.entries(entries)), Date.now());
+    } finally {
+      this.#claudeModels = null;
+    }
+  }
+
+  #claudeModelsOf(userId: string): Promise<Record<string, string>> {
+    if (!this.#claudeModels) {
+      const loading = listClaudeModels(this.env.DB, userId).then((entries) => Object.fromEntries(entries));
+      // A failed read is not kept: the next request reads again.
+      loading.catch(() => {
+        if (this.#claudeModels === loading) this.#claudeModels = null;
+      });
+      this.#claudeModels = loading;
+    }
+    return this.#claudeModels;
   }
 
   /** A counted request never reached the model (refused before the upstream call): it no longer counts. */
@@ -288,6 +322,7 @@ export class AuthBroker extends DurableObject<Env> {
     await this.reset(userId);
     this.#pending = null;
     this.#keys.forget();
+    this.#claudeModels = null;
     this.#alarmAt = null;
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();

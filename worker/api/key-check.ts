@@ -34,6 +34,8 @@ export interface AuthVariables {
   admission: HeldAccess;
   /** Records this request's usage (worker/api/usage-recording.ts). */
   usage: UsageMeter;
+  /** The user's own Claude model entries (name → model id), for /v1/messages. */
+  claudeModels: ReadonlyMap<string, string>;
 }
 
 /** Keys remembered per isolate (which user and key a hash is: a fact that never changes). */
@@ -51,7 +53,7 @@ const INCORRECT_KEY_MESSAGE =
 
 /**
  * Rejects requests without a valid, unrevoked, unexpired proxy key (401), or over one of the
- * key's day limits (429); sets `caller`, `admission` and `usage`. A POST is a model request: it
+ * key's day limits (429); sets `caller`, `admission`, `claudeModels` and `usage`. A POST is a model request: it
  * is counted in the key's day at once, and given back if it never reaches the model.
  */
 export const requireProxyKey: MiddlewareHandler<{ Bindings: Env; Variables: AuthVariables }> = async (c, next) => {
@@ -93,6 +95,7 @@ export const requireProxyKey: MiddlewareHandler<{ Bindings: Env; Variables: Auth
 
   c.set('caller', { userId: owner.userId, keyId: owner.keyId, linkVersion });
   c.set('admission', { access: admission.access, held, stale: admission.access.models?.stale === true });
+  c.set('claudeModels', new Map(Object.entries(admission.claudeModels)));
   const meter = new UsageMeter({
     env: c.env, userId: owner.userId, keyId: owner.keyId, countedDay: modelRequest ? admission.dayStart : null, allowedModels: admission.allowedModels,
     waitUntil: waitUntilOf(c), startedAt,

@@ -7,7 +7,6 @@
  * Anthropic's shape (translate/messages-errors.ts).
  */
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
-import { listClaudeModels } from '../db/claude-models.ts';
 import { ApiError, toApiError } from '../shared/errors.ts';
 import { anthropicErrorResponse, apiErrorOf } from '../translate/messages-errors.ts';
 import { anthropicModelList, mergedClaudeModelMap, serverClaudeModelMap } from '../translate/messages-models.ts';
@@ -38,10 +37,10 @@ export const anthropicErrors: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (err) c.res = anthropicErrorResponse(err);
 };
 
-/** The caller's catalog and Claude model map (the server's defaults under the user's own entries). */
+/** The caller's catalog and Claude model map (the server's defaults under the user's own entries, which the key check brought). */
 async function callerAccess(c: Context<AppEnv>, fresh = false) {
-  const [access, own] = await Promise.all([modelsFor(c, fresh), listClaudeModels(c.env.DB, c.get('caller').userId)]);
-  return { access, claudeModels: mergedClaudeModelMap(serverClaudeModelMap(c.env), own) };
+  const access = await modelsFor(c, fresh);
+  return { access, claudeModels: mergedClaudeModelMap(serverClaudeModelMap(c.env), c.get('claudeModels')) };
 }
 
 async function normalized(c: Context<AppEnv>) {

@@ -8,7 +8,6 @@ import { normalizeEmail } from '../shared/email.ts';
 import type { WebContext, WebEnv } from './context.ts';
 import { createNamedKey, flashNewKey, loadDashboard, takeNewKey } from './dashboard.ts';
 import { checkClaudeModelsForm, loadClaudeModels } from './claude-models.ts';
-import { replaceClaudeModels } from '../db/claude-models.ts';
 import type { ClaudeModelsProps } from './views/claude-models.tsx';
 import { member, render } from './middleware.ts';
 import { currentSession, dropSessionCookie } from './session.ts';
@@ -73,7 +72,8 @@ dashboardRoutes.post('/dashboard/claude-models', member, async (c) => {
   const session = currentSession(c);
   const checked = checkClaudeModelsForm(await c.req.parseBody());
   if (!checked.ok) return showDashboard(c, { claudeForm: { values: checked.values, errors: checked.errors } }, 400);
-  await replaceClaudeModels(c.env.DB, session.userId, checked.entries, Date.now());
+  // Through the broker, which holds the entries the key check hands to /v1/messages.
+  await c.env.AUTH_BROKER.getByName(session.userId).setClaudeModels(session.userId, Object.fromEntries(checked.entries));
   return c.redirect('/dashboard?notice=claude_models_saved', 303);
 });
 

@@ -31,11 +31,13 @@ async function post(user: SeededUser, path: string, json: unknown, workerEnv: En
 
 const chat = { model: 'gpt-5.5', messages: [{ role: 'user', content: 'hi' }], stream: true };
 const responses = { model: 'gpt-5.5', input: 'hi' };
+const messages = { model: 'claude-sonnet-4-5', max_tokens: 256, messages: [{ role: 'user', content: 'hi' }], stream: true };
 
 describe('the hot path: remote round trips before the upstream fetch', () => {
   it.each([
     ['/v1/chat/completions', chat],
     ['/v1/responses', responses],
+    ['/v1/messages', messages],
   ])('a warm %s costs one AuthBroker call and no D1 query', async (path, body) => {
     const user = await seedUser();
     expect((await post(user, path, body)).status).toBe(200);
@@ -63,11 +65,11 @@ describe('the hot path: remote round trips before the upstream fetch', () => {
     expect(counting.beforeUpstream()).toEqual(['AUTH_BROKER.admit']);
   });
 
-  it("a user's very first request: the key from D1, then the broker, whose two D1 reads go out together", async () => {
+  it("a user's very first request: the key from D1, then the broker, whose D1 reads go out together", async () => {
     const user = await seedUser();
     counting = await countRoundTrips(user.userId);
     expect((await post(user, '/v1/responses', responses, counting.env)).status).toBe(200);
-    // The keys' read and the tokens' read leave side by side: one round trip's time.
-    expect(counting.beforeUpstream()).toEqual(['d1', 'AUTH_BROKER.admit', 'broker-d1', 'broker-d1']);
+    // The keys', the tokens' and the Claude model entries' reads leave side by side: one round trip's time.
+    expect(counting.beforeUpstream()).toEqual(['d1', 'AUTH_BROKER.admit', 'broker-d1', 'broker-d1', 'broker-d1']);
   });
 });

@@ -5,7 +5,6 @@
  */
 import { env, exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { replaceClaudeModels } from '../../../worker/db/claude-models.ts';
 import type { RecordedRequest, ResponseStep } from '../../support/fake-codex/types.ts';
 import { seedUser, type SeededUser } from '../helpers/seed-user.ts';
 
@@ -130,9 +129,12 @@ describe('POST /v1/messages', () => {
     expect(await res.json()).toMatchObject({ type: 'error', error: { type: 'authentication_error' } });
   });
 
-  it('follows the user’s own Claude model map over the server default', async () => {
+  it('follows the user’s own Claude model map over the server default, from the request after it is saved', async () => {
     const user = await userWith();
-    await replaceClaudeModels(env.DB, user.userId, new Map([['haiku', 'gpt-5.4-high']]), Date.now());
+    await (await send(user, ask('hi', { model: 'claude-3-5-haiku-latest' }))).text();
+    expect((await lastUpstream(user)).body).toMatchObject({ model: 'gpt-5.4-mini', reasoning: { effort: 'low' } });
+    // Saved as the dashboard saves it: through the broker, which hands the entries to the key check.
+    await env.AUTH_BROKER.getByName(user.userId).setClaudeModels(user.userId, { haiku: 'gpt-5.4-high' });
     await (await send(user, ask('hi', { model: 'claude-3-5-haiku-latest' }))).text();
     expect((await lastUpstream(user)).body).toMatchObject({ model: 'gpt-5.4', reasoning: { effort: 'high' } });
   });
