@@ -150,3 +150,24 @@ describe('revocation', () => {
     expect((JSON.parse(text) as ErrorBody).error.code).toBe('invalid_api_key');
   });
 });
+
+describe('limits on the Anthropic surface', () => {
+  it("refuse /v1/messages in Anthropic's shape: a 429 rate_limit_error naming the limit, and a model outside the allowlist", async () => {
+    const user = await seedUser();
+    await setLimits(user, { maxRequestsPerDay: 1 });
+    const ask = { model: 'gpt-5.5', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] };
+    expect((await send(user, '/v1/messages', ask)).res.status).toBe(200);
+    const over = await send(user, '/v1/messages', ask);
+    expect(over.res.status).toBe(429);
+    const body = JSON.parse(over.text) as { type: string; error: { type: string; message: string } };
+    expect(body).toMatchObject({ type: 'error', error: { type: 'rate_limit_error' } });
+    expect(body.error.message).toMatch(/limit of 1 requests? per day/);
+    expect(Number(over.res.headers.get('retry-after'))).toBeGreaterThan(0);
+
+    await setLimits(user, { allowedModels: ['gpt-5.4'] });
+    const other = await send(user, '/v1/messages', ask);
+    expect(other.res.status).toBe(403);
+    expect(JSON.parse(other.text)).toMatchObject({ type: 'error', error: { type: 'permission_error' } });
+    expect((await user.fake.requests(user.accountId)).length).toBe(1);
+  });
+});
