@@ -10,6 +10,7 @@
  */
 import { isObject } from './backend-rules.ts';
 import { ApiError } from '../shared/errors.ts';
+import { invalid, unsupported, requireString } from './request-errors.ts';
 
 type Json = Record<string, unknown>;
 
@@ -23,20 +24,6 @@ const IMAGE_DETAILS = new Set(['auto', 'low', 'high']);
 // Data URLs must name an image type and be base64: the backend accepts nothing else inline.
 const DATA_IMAGE_URL = /^data:image\/[a-z0-9.+-]+;base64,/i;
 const HTTP_URL = /^https?:\/\/[^\s/]/i;
-
-function invalid(param: string, message: string): ApiError {
-  return new ApiError('invalid_request', message, { param });
-}
-
-function unsupported(param: string, message: string): ApiError {
-  return new ApiError('unsupported_parameter', message, { param });
-}
-
-function requireString(value: unknown, param: string): string {
-  if (value === undefined || value === null) throw invalid(param, `Missing required parameter: '${param}'.`);
-  if (typeof value !== 'string') throw invalid(param, `Invalid value for '${param}': expected a string.`);
-  return value;
-}
 
 /** Text of a content that may only hold text: a string or `text` parts (joined). */
 function plainText(content: unknown, param: string): string {

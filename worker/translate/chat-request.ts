@@ -10,6 +10,7 @@ import {
 } from './backend-rules.ts';
 import { translateMessages } from './chat-messages.ts';
 import { ApiError } from '../shared/errors.ts';
+import { unsupported } from './request-errors.ts';
 import type { ModelIndex } from './model-catalog.ts';
 import type { UpstreamResponsesBody } from './responses-request.ts';
 import { webSearchToolFromChatOptions } from './web-search.ts';
@@ -103,10 +104,6 @@ type ChatBody = z.infer<typeof chatSchema>;
 const DROPPED: ReadonlySet<string> = new Set(DROPPED_CHAT_PARAMETERS);
 /** Every parameter handled here; others (vendor extensions clients send) are dropped and logged. */
 const KNOWN_PARAMETERS: ReadonlySet<string> = new Set([...Object.keys(chatSchema.shape), 'audio', 'web_search_options', ...DROPPED]);
-
-function unsupported(param: string, message: string): ApiError {
-  return new ApiError('unsupported_parameter', message, { param });
-}
 
 /** Parameters whose silent loss would mislead the client: 400 instead. */
 function refuseUnsupported(req: ChatBody, raw: Record<string, unknown>): void {

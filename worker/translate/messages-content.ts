@@ -12,6 +12,7 @@
  */
 import { isObject } from './backend-rules.ts';
 import { ApiError } from '../shared/errors.ts';
+import { invalid, unsupported, requireString } from './request-errors.ts';
 
 type Json = Record<string, unknown>;
 
@@ -27,20 +28,6 @@ export const TOOL_ERROR_PREFIX = 'Error: ';
 export interface TranslatedConversation {
   instructions: string | null;
   input: Json[];
-}
-
-function invalid(param: string, message: string): ApiError {
-  return new ApiError('invalid_request', message, { param });
-}
-
-function unsupported(param: string, message: string): ApiError {
-  return new ApiError('unsupported_parameter', message, { param });
-}
-
-function requireString(value: unknown, param: string): string {
-  if (value === undefined || value === null) throw invalid(param, `Missing required parameter: '${param}'.`);
-  if (typeof value !== 'string') throw invalid(param, `Invalid value for '${param}': expected a string.`);
-  return value;
 }
 
 function blocksOf(content: unknown, param: string): Json[] {
