@@ -16,6 +16,7 @@ import { messagesSseStream } from '../../worker/translate/messages-response.ts';
 import { buildModelIndex } from '../../worker/translate/model-catalog.ts';
 import { EventFeed } from '../../worker/translate/sse.ts';
 import { bundledModels, catalogOf } from '../../worker/upstream/models.ts';
+import { drainFeed, drainStream, fixed, median, replay, timeIt } from './measure.ts';
 import type { BenchTable } from './run.ts';
 
 const MB = 1_000_000;
@@ -70,35 +71,6 @@ async function materialize(bytes: number): Promise<Uint8Array[]> {
   return chunks;
 }
 
-function replay(chunks: Uint8Array[]): ReadableStream<Uint8Array> {
-  let at = 0;
-  return new ReadableStream({
-    pull(controller) {
-      const chunk = chunks[at++];
-      if (chunk) controller.enqueue(chunk);
-      else controller.close();
-    },
-  });
-}
-
-/** Parses every event's JSON, as a translator would. */
-async function drainFeed(feed: EventFeed): Promise<void> {
-  for (let batch = await feed.read(); batch !== null; batch = await feed.read()) for (const event of batch) void event.data;
-}
-
-async function drain(stream: ReadableStream<unknown>): Promise<void> {
-  const reader = stream.getReader();
-  while (!(await reader.read()).done);
-}
-
-async function timeIt(run: () => Promise<void>): Promise<number> {
-  const start = performance.now();
-  await run();
-  return performance.now() - start;
-}
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-const fixed = (n: number, digits = 1) => n.toFixed(digits);
 
 async function throughput(): Promise<BenchTable> {
   const chunks = await materialize(16 * MB);
@@ -107,7 +79,7 @@ async function throughput(): Promise<BenchTable> {
   const translated: number[] = [];
   for (let i = 0; i < 7; i++) {
     raw.push(await timeIt(() => drainFeed(new EventFeed(replay(chunks)))));
-    translated.push(await timeIt(() => drain(messagesSseStream(new EventFeed(replay(chunks)), OPTIONS))));
+    translated.push(await timeIt(() => drainStream(messagesSseStream(new EventFeed(replay(chunks)), OPTIONS))));
   }
   const rate = (ms: number) => bytes / MB / (ms / 1000);
   const rawRate = rate(median(raw));

@@ -13,6 +13,7 @@ import { buildModelIndex } from '../../worker/translate/model-catalog.ts';
 import { EventFeed } from '../../worker/translate/sse.ts';
 import { finalResponseTap, responsesSseStream } from '../../worker/translate/responses-stream.ts';
 import { bundledModels, catalogOf } from '../../worker/upstream/models.ts';
+import { drainFeed, drainStream, fixed, median, replay, timeIt } from './measure.ts';
 import type { BenchTable } from './run.ts';
 
 const MB = 1_000_000;
@@ -75,40 +76,11 @@ async function materialize(bytes: number): Promise<Uint8Array[]> {
   return chunks;
 }
 
-function replay(chunks: Uint8Array[]): ReadableStream<Uint8Array> {
-  let at = 0;
-  return new ReadableStream({
-    pull(controller) {
-      const chunk = chunks[at++];
-      if (chunk) controller.enqueue(chunk);
-      else controller.close();
-    },
-  });
-}
-
 const CHAT_OPTIONS = {
   id: 'chatcmpl-bench', created: 0, model: 'gpt-5.5', includeUsage: true,
   reasoningDisplay: 'reasoning_content' as const, stop: [], legacyFunctions: false,
 };
 
-async function drainStream(stream: ReadableStream<unknown>): Promise<void> {
-  const reader = stream.getReader();
-  while (!(await reader.read()).done);
-}
-
-/** Parses every event's JSON, as a translator would. */
-async function drainFeed(feed: EventFeed): Promise<void> {
-  for (let batch = await feed.read(); batch !== null; batch = await feed.read()) for (const event of batch) void event.data;
-}
-
-async function timeIt(run: () => Promise<void>): Promise<number> {
-  const start = performance.now();
-  await run();
-  return performance.now() - start;
-}
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-const fixed = (n: number, digits = 1) => n.toFixed(digits);
 
 async function throughput(): Promise<BenchTable> {
   const chunks = await materialize(16 * MB);
