@@ -88,7 +88,7 @@ async function throughput(): Promise<BenchTable> {
     title: 'Messages: stream translation throughput',
     columns: ['path', 'MB/s of upstream SSE', 'ratio to parsing alone'],
     rows: [
-      ['SSE parsing alone (eventsource-parser + JSON)', fixed(rawRate), '1.00'],
+      ['SSE parsing alone (framing + JSON)', fixed(rawRate), '1.00'],
       ['parsing + translation to Anthropic SSE events', fixed(outRate), fixed(outRate / rawRate, 2)],
     ],
     notes: [
@@ -213,7 +213,7 @@ async function addedFirstByte(): Promise<BenchTable> {
       ],
       notes: [
         'Median of 30 alternating requests after 5 warm-up pairs. /v1/messages sends message_start at once, then waits for the backend like chat does;',
-        'it also reads the user’s Claude model entries from D1, in parallel with the AuthBroker call.',
+        'the user’s Claude model entries come with the AuthBroker’s answer to the key check, so no read of their own.',
       ],
     };
   } finally {
